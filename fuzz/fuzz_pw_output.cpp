@@ -1,0 +1,22 @@
+// libFuzzer target: the streaming pw.x output parser must survive any text (truncated runs, garbage).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/json_text.hpp"
+#include "qe/output_parser.hpp"
+#include "qe/results.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  qecloud::qe::OutputParser parser;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    parser.feed(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  (void)qecloud::json_text(qecloud::qe::to_json(parser.finish()));
+  return 0;
+}

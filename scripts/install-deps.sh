@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything qecloud needs to build and test, from Debian 12's archive only. Idempotent: packages
+# already present are not fetched again. Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  # libraries (headers from -dev packages; nothing is vendored or downloaded at build time)
+  libcli11-dev libfmt-dev nlohmann-json3-dev libpugixml-dev libtomlplusplus-dev libsymspg-dev
+  libgtest-dev libgmock-dev zlib1g-dev libhwloc-dev libsqlite3-dev libcairo2-dev
+  # the real parts: Quantum ESPRESSO's pw.x + pseudopotentials, OpenMPI
+  quantum-espresso quantum-espresso-data openmpi-bin
+  # peers for tests and benchmarks: ASE's pw.x output reader
+  python3 python3-ase
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "install-deps: installing ${missing[*]}" >&2
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,40 @@
+#pragma once
+// The table of subcommands. main() only looks the first argument up here and forwards the rest.
+// Adding a subcommand = one file in src/cli/ plus one row in commands.cpp.
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace qecloud::cli {
+
+// args[0] is "qecloud <name>", the rest are the subcommand's arguments. Returns the process exit code.
+using Handler = int (*)(std::vector<std::string> args);
+
+struct Command {
+  const char* name;
+  const char* summary;
+  Handler handler;
+};
+
+std::span<const Command> commands();
+const Command* find_command(const std::string& name);
+
+// Parses a subcommand's arguments with CLI11. nullopt: go on; a value: the exit code to return now (help was
+// printed: 0; bad usage: kExitUsage, after CLI11 printed why).
+std::optional<int> parse_command_line(CLI::App& app, const std::vector<std::string>& args);
+
+// Entry point used by main() and by end-to-end tests that call the CLI in-process.
+int run_cli(int argc, char** argv);
+
+int cmd_validate(std::vector<std::string> args);
+int cmd_parse(std::vector<std::string> args);
+int cmd_run(std::vector<std::string> args);
+int cmd_list(std::vector<std::string> args);
+int cmd_show(std::vector<std::string> args);
+
+}  // namespace qecloud::cli

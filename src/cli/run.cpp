@@ -1,0 +1,150 @@
+// `qecloud run INPUT`: validate, plan the layout, run pw.x here with live progress, keep every result.
+#include <unistd.h>
+
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/json_text.hpp"
+#include "sched/local_run.hpp"
+
+namespace qecloud::cli {
+namespace {
+
+// SCF progress on stderr: a bar that redraws in place on a terminal, one plain line per event otherwise.
+class ProgressView {
+ public:
+  explicit ProgressView(bool quiet) : quiet_(quiet), tty_(::isatty(STDERR_FILENO) != 0) {}
+
+  void layout(const qe::Layout& l, const qe::JobNeeds& n) {
+    conv_thr_ = n.conv_thr_ry;
+    if (quiet_) return;
+    fmt::print(stderr, "qecloud: {} — {} atoms, {}; layout: {}\n", n.calculation, n.n_atoms,
+               n.irreducible_kpoints ? fmt::format("{} k-points", *n.irreducible_kpoints)
+                                     : fmt::format("{} k-points listed", n.kpoints_listed.value_or(1)),
+               l.why);
+  }
+
+  void event(const qe::ProgressEvent& e) {
+    if (quiet_) return;
+    using K = qe::ProgressEvent::Kind;
+    if (e.kind == K::kIonicStep) {
+      end_line();
+      fmt::print(stderr, "ionic step {}\n", e.ionic_step);
+    } else if (e.kind == K::kScfIteration && e.scf_accuracy_ry) {
+      if (!first_acc_ || e.iteration == 1) first_acc_ = *e.scf_accuracy_ry;
+      // Progress on a log scale from the first accuracy down to conv_thr.
+      double span = std::log10(*first_acc_ / conv_thr_);
+      double done = span > 0 ? std::log10(*first_acc_ / *e.scf_accuracy_ry) / span : 1;
+      done = std::clamp(done, 0.0, 1.0);
+      std::string line = fmt::format("SCF iteration {:3d}  accuracy {:9.2e} Ry  (conv_thr {:.0e})",
+                                     e.iteration, *e.scf_accuracy_ry, conv_thr_);
+      if (tty_) {
+        int filled = static_cast<int>(done * 30);
+        fmt::print(stderr, "\r{} [{}{}]", line, std::string(static_cast<size_t>(filled), '#'),
+                   std::string(static_cast<size_t>(30 - filled), '.'));
+        open_line_ = true;
+      } else {
+        fmt::print(stderr, "{}\n", line);
+      }
+    } else if (e.kind == K::kScfConverged && e.energy_ry) {
+      end_line();
+      fmt::print(stderr, "SCF converged: E = {:.8f} Ry\n", *e.energy_ry);
+    } else if (e.kind == K::kScfFailed) {
+      end_line();
+      fmt::print(stderr, "SCF did NOT converge after {} iterations\n", e.iteration);
+    }
+  }
+
+  void note(const std::string& s) {
+    if (quiet_) return;
+    end_line();
+    fmt::print(stderr, "qecloud: {}\n", s);
+  }
+
+  void end_line() {
+    if (open_line_) std::fputc('\n', stderr), open_line_ = false;
+  }
+
+ private:
+  bool quiet_, tty_;
+  double conv_thr_ = 1e-6;
+  std::optional<double> first_acc_;
+  bool open_line_ = false;
+};
+
+std::optional<int> parse_auto(const std::string& v, const char* what) {
+  if (v.empty() || v == "auto") return std::nullopt;
+  try {
+    size_t used = 0;
+    int n = std::stoi(v, &used);
+    if (used == v.size()) return n;
+  } catch (const std::exception&) {
+  }
+  throw UsageError(fmt::format("{} must be a number or 'auto', got '{}'", what, v));
+}
+
+}  // namespace
+
+int cmd_run(std::vector<std::string> args) {
+  CLI::App app{
+      "Run pw.x on INPUT here: validate it (nothing runs when it is invalid), choose ranks and k-point "
+      "pools, show SCF progress, and keep inputs, outputs, restart data and results.json in the store "
+      "and the job database. Ctrl-C/SIGTERM stops pw.x cleanly (restart data kept). Exit status: 0 "
+      "converged and done, 3 bad input, 4 SCF not converged, 5 stopped, 6 crashed.",
+      args[0]};
+  sched::LocalRunOptions o;
+  std::string ranks = "auto", pools = "auto";
+  bool json = false, quiet = false;
+  app.add_option("INPUT", o.input, "pw.x input file")->required();
+  app.add_option("--ranks", ranks, "MPI ranks, or 'auto' (= physical cores)");
+  app.add_option("--pools", pools, "k-point pools (-nk), or 'auto' (from the irreducible k-points)");
+  app.add_flag("--oversubscribe", o.oversubscribe,
+               "allow more ranks than physical cores (ranks yield when idle)");
+  app.add_option("--store", o.store_url,
+                 "where to keep the job's files (file://DIR; default $QECLOUD_HOME/store)");
+  app.add_option("--name", o.name, "a name for the job (default: the input's file name)");
+  app.add_option("--grace", o.grace_seconds,
+                 "seconds pw.x gets to stop after Ctrl-C/SIGTERM before it is killed");
+  app.add_option("--pw", o.pw, "the pw.x program")->default_str("pw.x");
+  app.add_flag("--json", json, "print one JSON object: job_id, state, exit_code, layout, results, outputs");
+  app.add_flag("-q,--quiet", quiet, "no progress on stderr");
+  if (auto rc = parse_command_line(app, args)) return *rc;
+  o.ranks = parse_auto(ranks, "--ranks");
+  o.pools = parse_auto(pools, "--pools");
+  ProgressView view(quiet);
+  sched::RunObserver obs;
+  // Diagnostics go out before anything runs (errors mean nothing will).
+  obs.on_validated = [&](const qe::ValidationReport& r) {
+    std::fputs(format_diagnostics(r.diagnostics).c_str(), stderr);
+  };
+  obs.on_layout = [&](const qe::Layout& l, const qe::JobNeeds& n) { view.layout(l, n); };
+  obs.on_progress = [&](const qe::ProgressEvent& e) { view.event(e); };
+  obs.on_note = [&](const std::string& s) { view.note(s); };
+  qe::ValidationReport report;
+  auto res = sched::run_local(o, obs, &report);
+  view.end_line();
+  if (json) {
+    fmt::print("{}\n", json_text(res.to_json()));
+  } else {
+    fmt::print("job {}: {}", res.job_id, res.state);
+    if (res.results.total_energy_ry) fmt::print(", E = {:.8f} Ry", *res.results.total_energy_ry);
+    if (res.results.wall_time_s) fmt::print(", {:.1f} s", *res.results.wall_time_s);
+    fmt::print("\n");
+    if (!res.message.empty()) fmt::print("  {}\n", res.message);
+    if (!res.outputs_url.empty()) fmt::print("  outputs: {}\n", res.outputs_url);
+  }
+  std::fflush(stdout);
+  if (res.stop_signal) {  // the exit status must say we were stopped by that signal
+    std::signal(res.stop_signal, SIG_DFL);
+    std::raise(res.stop_signal);
+  }
+  return res.exit_code;
+}
+
+}  // namespace qecloud::cli

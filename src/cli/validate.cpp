@@ -1,0 +1,76 @@
+// `qecloud validate INPUT [--json] [--run-dir DIR]`: report every problem of a pw.x input at once.
+#include <cstdio>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/json_text.hpp"
+#include "qe/validator.hpp"
+
+namespace qecloud::cli {
+namespace {
+
+std::string join_grid(const std::array<int, 3>& g, const char* sep) {
+  return fmt::format("{}{}{}{}{}", g[0], sep, g[1], sep, g[2]);
+}
+
+void print_summary(const std::string& file, const qe::ValidationReport& r) {
+  const auto& n = r.needs;
+  fmt::print("{}: {}\n", file, r.ok() ? "valid" : "INVALID");
+  if (!r.ok()) return;
+  fmt::print("  calculation       {}\n", n.calculation);
+  std::string labels;
+  for (const auto& p : n.pseudos) labels += (labels.empty() ? "" : " ") + p.label;
+  fmt::print("  atoms             {} ({} species: {})\n", n.n_atoms, n.n_species, labels);
+  for (const auto& p : n.pseudos)
+    fmt::print("  pseudopotential   {:<4} {} ({}{})\n", p.label, p.path, p.format,
+               p.element.empty() ? "" : ", element " + p.element);
+  if (n.kpoint_grid) {
+    fmt::print("  k-points          automatic {} shift {}", join_grid(*n.kpoint_grid, "x"),
+               join_grid(*n.kpoint_shift, " "));
+    if (n.irreducible_kpoints)
+      fmt::print(": {} irreducible\n", *n.irreducible_kpoints);
+    else
+      fmt::print(" (irreducible count unknown: {})\n", n.irreducible_kpoints_note);
+  } else if (n.kpoints_listed) {
+    fmt::print("  k-points          {} listed ({})\n", *n.kpoints_listed, n.kpoints_mode);
+  }
+  if (n.ecutwfc_ry) fmt::print("  ecutwfc           {} Ry\n", *n.ecutwfc_ry);
+  if (n.nspin != 1 || n.noncolin)
+    fmt::print("  spin              {}\n", n.noncolin ? "noncollinear" : "collinear (nspin=2)");
+}
+
+}  // namespace
+
+int cmd_validate(std::vector<std::string> args) {
+  CLI::App app{
+      "Check a pw.x input and its pseudopotentials before anything runs. Every problem is reported "
+      "at once as file:line:col. Also prints what the job needs (atoms, species, irreducible k-points).",
+      args[0]};
+  std::string input;
+  std::string run_dir;
+  bool json = false;
+  app.add_option("INPUT", input, "pw.x input file")->required();
+  app.add_flag("--json", json, "print one JSON object (diagnostics and needs) on stdout");
+  app.add_option("--run-dir", run_dir,
+                 "directory pw.x will run in; relative pseudo_dir/outdir resolve against it "
+                 "(default: the input file's directory)");
+  if (auto rc = parse_command_line(app, args)) return *rc;
+  if (run_dir.empty()) {
+    auto parent = std::filesystem::path(input).parent_path();
+    run_dir = parent.empty() ? "." : parent.string();
+  }
+  auto report = qe::validate_file(input, qe::ValidationEnv::from_process(run_dir));
+  if (json) {
+    fmt::print("{}\n", json_text(qe::to_json(report)));
+  } else {
+    std::fputs(format_diagnostics(report.diagnostics).c_str(), stderr);
+    print_summary(input, report);
+  }
+  return report.ok() ? kExitOk : kExitBadInput;
+}
+
+}  // namespace qecloud::cli

@@ -1,0 +1,86 @@
+#include "storage/file_store.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace qecloud::storage {
+
+FileStore::FileStore(std::string root) : root_(fs::absolute(root).lexically_normal().string()) {
+  std::error_code ec;
+  fs::create_directories(root_, ec);
+  if (ec) throw Error(fmt::format("cannot create the store directory {}: {}", root_, ec.message()));
+}
+
+std::string FileStore::path_of(const std::string& key) const {
+  fs::path p = (fs::path(root_) / key).lexically_normal();
+  const std::string s = p.string();
+  if (key.empty() || s.compare(0, root_.size(), root_) != 0 || key.find("..") != std::string::npos)
+    throw Error(fmt::format("store key '{}' is outside the store", key));
+  return s;
+}
+
+void FileStore::put_file(const std::string& local_path, const std::string& key) {
+  const fs::path dest = path_of(key);
+  std::error_code ec;
+  fs::create_directories(dest.parent_path(), ec);
+  // Copy beside the destination, flush, then rename: a reader never sees half a file.
+  const fs::path tmp = dest.string() + fmt::format(".partial-{}", ::getpid());
+  fs::copy_file(local_path, tmp, fs::copy_options::overwrite_existing, ec);
+  if (ec) throw Error(fmt::format("cannot store {} as {}: {}", local_path, key, ec.message()));
+  if (fs::file_size(tmp) != fs::file_size(local_path)) {
+    fs::remove(tmp, ec);
+    throw Error(fmt::format("storing {}: size mismatch after copy", local_path));
+  }
+  fs::rename(tmp, dest, ec);
+  if (ec) throw Error(fmt::format("cannot store {} as {}: {}", local_path, key, ec.message()));
+}
+
+int FileStore::put_tree(const std::string& local_dir, const std::string& prefix) {
+  int n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(local_dir)) {
+    if (!e.is_regular_file()) continue;
+    put_file(e.path().string(), prefix + "/" + fs::relative(e.path(), local_dir).generic_string());
+    ++n;
+  }
+  return n;
+}
+
+void FileStore::get_file(const std::string& key, const std::string& local_path) {
+  std::error_code ec;
+  fs::copy_file(path_of(key), local_path, fs::copy_options::overwrite_existing, ec);
+  if (ec) throw Error(fmt::format("cannot fetch {}: {}", url(key), ec.message()));
+}
+
+std::vector<ObjectInfo> FileStore::list(const std::string& prefix) {
+  std::vector<ObjectInfo> out;
+  const fs::path base = prefix.empty() ? fs::path(root_) : fs::path(path_of(prefix));
+  std::error_code ec;
+  if (!fs::exists(base, ec)) return out;
+  for (const auto& e : fs::recursive_directory_iterator(base)) {
+    if (!e.is_regular_file() || e.path().string().find(".partial-") != std::string::npos) continue;
+    out.push_back(
+        {fs::relative(e.path(), root_).generic_string(), static_cast<unsigned long long>(e.file_size())});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+  return out;
+}
+
+bool FileStore::exists(const std::string& key) {
+  std::error_code ec;
+  return fs::is_regular_file(path_of(key), ec);
+}
+
+std::string FileStore::url(const std::string& key) const {
+  return "file://" + (key.empty() ? root_ : (fs::path(root_) / key).string());
+}
+
+}  // namespace qecloud::storage

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# End-to-end tests of the built `qecloud` binary: exit codes, messages and JSON as a user sees them.
+# Usage: cli_test.sh QECLOUD_BINARY SOURCE_DIR
+set -uo pipefail
+qecloud=${1:?binary}; src=${2:?source dir}
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+pass=0; fail=0
+check() {  # check NAME CONDITION-COMMAND...
+  local name=$1; shift
+  if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
+}
+run() { "$qecloud" "$@" >"$work/out" 2>"$work/err"; echo $? >"$work/rc"; }
+rc() { [ "$(cat "$work/rc")" = "$1" ]; }
+out_has() { grep -qF -- "$1" "$work/out"; }
+err_has() { grep -qF -- "$1" "$work/err"; }
+
+run --help
+check "help lists commands" eval 'rc 0 && out_has "validate" && out_has "parse"'
+run valdate x
+check "unknown command suggests" eval 'rc 2 && err_has "did you mean '"'"'validate'"'"'"'
+
+run validate "$src/examples/si/scf.in"
+check "seed input is valid" eval 'rc 0 && out_has "valid" && out_has "145 irreducible"'
+
+run validate "$src/examples/si/scf.in" --json
+check "validate --json" eval 'rc 0 && python3 -c "import json,sys; d=json.load(open(\"$work/out\")); assert d[\"valid\"] and d[\"needs\"][\"kpoints\"][\"irreducible\"]==145"'
+
+cp "$src/examples/si/scf.in" "$work/scf.in"
+run validate "$work/scf.in"
+check "missing pseudopotential named with its line" eval 'rc 3 && err_has "scf.in:21:14: error:" && err_has "Si.pz-vbc.UPF"'
+
+run validate "$work/does-not-exist.in"
+check "unreadable input" eval 'rc 3 && err_has "does-not-exist.in"'
+
+# A real pw.x run, then parse it.
+cp "$src/examples/si/scf.in" "$src/examples/si/Si.pz-vbc.UPF" "$work/"
+root=(); [ "$(id -u)" -eq 0 ] && root=(--allow-run-as-root)
+(cd "$work" && mpirun "${root[@]}" -np 2 pw.x -nk 2 -in scf.in >scf.out 2>scf.err)
+check "pw.x ran" test -s "$work/scf.out"
+printed=$(grep '^!' "$work/scf.out" | tail -1 | awk '{print $5}')
+run parse "$work/scf.out" --xml "$work/silicon.save/data-file-schema.xml" --json
+check "parse --json agrees with pw.x's printed energy" eval 'rc 0 && python3 -c "import json; d=json.load(open(\"$work/out\")); assert \"%.8f\" % d[\"total_energy_ry\"] == \"$printed\", (d[\"total_energy_ry\"], \"$printed\"); assert d[\"job_done\"] and d[\"scf_converged\"]"'
+run parse "$work/scf.out"
+check "parse prints a summary" eval 'rc 0 && out_has "$printed"'
+run parse "$work/nothing.out"
+check "parse of a missing file fails clearly" eval '! rc 0 && err_has "nothing.out"'
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,238 @@
+#!/usr/bin/python3
+"""`qecloud run` end to end with real pw.x: scf (the seed), relax, metal, spin-polarised, a non-converging
+SCF, an invalid input (nothing may run), SIGTERM mid-run (clean stop, restart data in the store) and two runs
+at once (both recorded). Each case uses a fresh $QECLOUD_HOME.
+Usage: run_tests.py QECLOUD_BINARY SOURCE_DIR
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+QECLOUD, SRC = sys.argv[1], sys.argv[2]
+PP = "/usr/share/espresso/pseudo"
+for tool in ("pw.x", "mpirun"):
+    if not shutil.which(tool):
+        sys.exit(f"FAIL: {tool} not found")
+
+WORK = tempfile.mkdtemp(prefix="qecloud-run-")
+failures, passed = [], []
+
+
+def check(case, cond, what):
+    if not cond:
+        failures.append(f"{case}: {what}")
+        print(f"  FAIL {case}: {what}", flush=True)
+
+
+def write(name, text):
+    path = os.path.join(WORK, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def si(calc="scf", x="0.25", extra="", electrons="", k="2 2 2 0 0 0"):
+    return f"""&control
+  calculation='{calc}', prefix='si{calc}', pseudo_dir='{PP}', outdir='./out', tprnfor=.true.
+/
+&system
+  ibrav=2, celldm(1)=10.20, nat=2, ntyp=1, ecutwfc=14.0
+/
+&electrons
+  conv_thr=1.0d-8 {electrons}
+/
+{extra}ATOMIC_SPECIES
+ Si 28.086 Si.pz-vbc.UPF
+ATOMIC_POSITIONS {{crystal}}
+ Si 0.00 0.00 0.00
+ Si {x} 0.25 0.25
+K_POINTS automatic
+{k}
+"""
+
+
+def run(case, args, home, **kw):
+    env = dict(os.environ, QECLOUD_HOME=home)
+    return subprocess.run([QECLOUD, "run"] + args + ["--json"], capture_output=True, text=True, env=env, **kw)
+
+
+def qecloud(home, *args):
+    env = dict(os.environ, QECLOUD_HOME=home)
+    return subprocess.run([QECLOUD] + list(args), capture_output=True, text=True, env=env)
+
+
+def home_for(case):
+    h = os.path.join(WORK, "home-" + case)
+    os.makedirs(h)
+    return h
+
+
+def case(fn):
+    name = fn.__name__
+    before = len(failures)
+    try:
+        fn(name, home_for(name))
+    except Exception as e:
+        import traceback
+        traceback.print_exc()
+        failures.append(f"{name}: {type(e).__name__}: {e}")
+    if len(failures) == before:
+        passed.append(name)
+        print(f"ok   {name}", flush=True)
+
+
+@case
+def seed_scf(name, home):
+    seed = os.path.join(WORK, "seed")
+    os.makedirs(seed)
+    for f in ("scf.in", "Si.pz-vbc.UPF"):
+        shutil.copy(os.path.join(SRC, "examples", "si", f), seed)
+    r = run(name, [os.path.join(seed, "scf.in")], home)
+    check(name, r.returncode == 0, f"exit {r.returncode}: {r.stderr[-500:]}")
+    d = json.loads(r.stdout)
+    check(name, d["state"] == "succeeded", f"state {d['state']}")
+    check(name, "%.8f" % d["results"]["total_energy_ry"] == "-15.84473648", f"E {d['results']['total_energy_ry']}")
+    cores = min(2, os.cpu_count())
+    check(name, d["layout"]["ranks"] == cores, f"ranks {d['layout']}")
+    check(name, d["layout"]["pools"] == cores, f"pools {d['layout']}")
+    check(name, "SCF iteration" in r.stderr and "layout:" in r.stderr, "progress on stderr")
+    out = d["outputs"].replace("file://", "")
+    for f in ("input/scf.in", "input/Si.pz-vbc.UPF", "output/pw.out", "output/results.json",
+              "output/silicon.save/data-file-schema.xml"):
+        check(name, os.path.exists(os.path.join(out, f)), f"store has {f}")
+    lst = json.loads(qecloud(home, "list", "--json").stdout)
+    check(name, [j["job_id"] for j in lst] == [d["job_id"]], "list finds the job")
+    show = qecloud(home, "show", d["job_id"][:17], "--plot", os.path.join(WORK, "scf.png"))
+    check(name, show.returncode == 0 and "-15.84473648" in show.stdout, f"show: {show.stdout} {show.stderr}")
+    check(name, os.path.getsize(os.path.join(WORK, "scf.png")) > 5000, "plot written")
+
+
+@case
+def relax(name, home):
+    r = run(name, [write("relax.in", si("relax", x="0.27", extra="&ions\n/\n"))], home)
+    d = json.loads(r.stdout)
+    check(name, r.returncode == 0 and d["state"] == "succeeded", f"exit {r.returncode} {d['state']}")
+    check(name, len(d["results"]["steps"]) >= 2, "several ionic steps")
+    check(name, "ionic step" in r.stderr, "ionic steps shown in progress")
+
+
+@case
+def metal(name, home):
+    text = f"""&control
+  calculation='scf', prefix='al', pseudo_dir='{PP}', outdir='./'
+/
+&system
+  ibrav=2, celldm(1)=7.50, nat=1, ntyp=1, ecutwfc=15.0, occupations='smearing', smearing='mv', degauss=0.05
+/
+&electrons
+/
+ATOMIC_SPECIES
+ Al 26.98 Al.pz-vbc.UPF
+ATOMIC_POSITIONS {{alat}}
+ Al 0.0 0.0 0.0
+K_POINTS automatic
+6 6 6 1 1 1
+"""
+    r = run(name, [write("al.in", text)], home)
+    d = json.loads(r.stdout)
+    check(name, r.returncode == 0 and d["results"].get("fermi_energy_ev") is not None, f"exit {r.returncode}")
+
+
+@case
+def spin(name, home):
+    text = f"""&control
+  calculation='scf', prefix='ni', pseudo_dir='{PP}', outdir='./'
+/
+&system
+  ibrav=2, celldm(1)=6.65, nat=1, ntyp=1, ecutwfc=24.0, ecutrho=288.0, nspin=2,
+  starting_magnetization(1)=0.7, occupations='smearing', smearing='mv', degauss=0.02
+/
+&electrons
+  conv_thr=1.0d-6, mixing_beta=0.3
+/
+ATOMIC_SPECIES
+ Ni 58.69 Ni.pz-nd-rrkjus.UPF
+ATOMIC_POSITIONS {{alat}}
+ Ni 0.0 0.0 0.0
+K_POINTS automatic
+4 4 4 1 1 1
+"""
+    r = run(name, [write("ni.in", text)], home)
+    d = json.loads(r.stdout)
+    check(name, r.returncode == 0 and d["results"].get("magnetization", {}).get("total") is not None,
+          f"exit {r.returncode}, {d['results'].get('magnetization')}")
+
+
+@case
+def not_converged(name, home):
+    r = run(name, [write("nc.in", si(electrons=", electron_maxstep=2, conv_thr=1.0d-12"))], home)
+    d = json.loads(r.stdout)
+    check(name, r.returncode == 4, f"exit {r.returncode}")
+    check(name, d["state"] == "not_converged" and d["results"]["error_kind"] == "scf_not_converged", d["state"])
+    check(name, "total_energy_ry" not in d["results"], "no final energy for a non-converged run")
+
+
+@case
+def invalid_input(name, home):
+    r = run(name, [write("bad.in", si().replace("ecutwfc", "ecutwf"))], home)
+    check(name, r.returncode == 3, f"exit {r.returncode}")
+    check(name, "did you mean 'ecutwfc'" in r.stderr, "the error is shown")
+    d = json.loads(r.stdout)
+    check(name, d["state"] == "invalid", d["state"])
+    check(name, not os.path.exists(os.path.join(home, "work")), "nothing was staged or run")
+    jobs = json.loads(qecloud(home, "list", "--json").stdout)
+    check(name, len(jobs) == 1 and jobs[0]["state"] == "invalid", "the refusal is recorded")
+
+
+@case
+def sigterm_mid_run(name, home):
+    # Dense k-points so pw.x is still iterating when the signal arrives.
+    path = write("long.in", si(k="12 12 12 0 0 0", electrons=", conv_thr=1.0d-12"))
+    env = dict(os.environ, QECLOUD_HOME=home)
+    p = subprocess.Popen([QECLOUD, "run", path, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+    seen = ""
+    deadline = time.time() + 120
+    while "SCF iteration" not in seen and time.time() < deadline:
+        line = p.stderr.readline()
+        if not line:
+            break
+        seen += line
+    t0 = time.time()
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=120)
+    check(name, p.returncode == -signal.SIGTERM, f"exit {p.returncode} (expected death by SIGTERM)")
+    check(name, time.time() - t0 < 30, f"stopped in {time.time() - t0:.1f} s")
+    d = json.loads(out)
+    check(name, d["state"] == "stopped" and d["results"]["error_kind"] == "stopped_by_user", d["state"])
+    store = d["outputs"].replace("file://", "")
+    save = os.path.join(store, "output", "siscf.save")
+    check(name, os.path.isdir(save) and os.listdir(save), "restart data in the store")
+    check(name, os.path.exists(os.path.join(store, "output", "pw.out")), "pw.out in the store")
+    show = json.loads(qecloud(home, "show", d["job_id"], "--json").stdout)
+    check(name, [t["state"] for t in show["transitions"]] == ["created", "running", "stopped"], "transitions")
+
+
+@case
+def two_runs_at_once(name, home):
+    a = write("a.in", si())
+    b = write("b.in", si().replace("prefix='siscf'", "prefix='sib'"))
+    env = dict(os.environ, QECLOUD_HOME=home)
+    procs = [subprocess.Popen([QECLOUD, "run", f, "--ranks", "1", "--json", "-q"], stdout=subprocess.PIPE,
+                              text=True, env=env) for f in (a, b)]
+    outs = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
+    check(name, all(p.returncode == 0 for p in procs), [p.returncode for p in procs])
+    ids = {o["job_id"] for o in outs}
+    jobs = json.loads(qecloud(home, "list", "--json").stdout)
+    check(name, len(ids) == 2 and {j["job_id"] for j in jobs} == ids, "both recorded")
+    check(name, all(j["state"] == "succeeded" for j in jobs), [j["state"] for j in jobs])
+
+
+shutil.rmtree(WORK, ignore_errors=True)
+print(f"qecloud run: {len(passed)} passed, {len(failures) and len(set(f.split(':')[0] for f in failures))} failed")
+sys.exit(1 if failures else 0)
