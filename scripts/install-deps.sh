@@ -9,6 +9,7 @@ PACKAGES=(
   # libraries (headers from -dev packages; nothing is vendored or downloaded at build time)
   libcli11-dev libfmt-dev nlohmann-json3-dev libpugixml-dev libtomlplusplus-dev libsymspg-dev
   libgtest-dev libgmock-dev zlib1g-dev libhwloc-dev libsqlite3-dev libcairo2-dev
+  libcurl4-openssl-dev libssl-dev
   # the real parts: Quantum ESPRESSO's pw.x + pseudopotentials, OpenMPI
   quantum-espresso quantum-espresso-data openmpi-bin
   # peers for tests and benchmarks: ASE's pw.x output reader

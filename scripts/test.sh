@@ -17,7 +17,7 @@ ctest --test-dir build-ci --output-on-failure -j "$jobs" --timeout 900
 echo "== unit tests under ASan + UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQECLOUD_SANITIZE=ON -DQECLOUD_WERROR=ON >/dev/null
 cmake --build build-asan -j "$jobs" --target qecloud_unit_tests
-ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j "$jobs" -L unit
+ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp ctest --test-dir build-asan --output-on-failure -j "$jobs" -L unit
 
 echo "== libFuzzer (bounded)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQECLOUD_FUZZ=ON \

@@ -24,6 +24,7 @@ const std::array kCommands{
     Command{"run", "run pw.x on an input here: layout, live progress, results kept", cmd_run},
     Command{"list", "list jobs from the job database", cmd_list},
     Command{"show", "show one job: state, layout, results, convergence (--plot)", cmd_show},
+    Command{"store", "list, copy and delete what jobs left in a store (s3://, file://)", cmd_store},
 };
 
 void print_usage(std::FILE* to) {

@@ -44,16 +44,6 @@ void FileStore::put_file(const std::string& local_path, const std::string& key) 
   if (ec) throw Error(fmt::format("cannot store {} as {}: {}", local_path, key, ec.message()));
 }
 
-int FileStore::put_tree(const std::string& local_dir, const std::string& prefix) {
-  int n = 0;
-  for (const auto& e : fs::recursive_directory_iterator(local_dir)) {
-    if (!e.is_regular_file()) continue;
-    put_file(e.path().string(), prefix + "/" + fs::relative(e.path(), local_dir).generic_string());
-    ++n;
-  }
-  return n;
-}
-
 void FileStore::get_file(const std::string& key, const std::string& local_path) {
   std::error_code ec;
   fs::copy_file(path_of(key), local_path, fs::copy_options::overwrite_existing, ec);
@@ -72,6 +62,12 @@ std::vector<ObjectInfo> FileStore::list(const std::string& prefix) {
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
   return out;
+}
+
+void FileStore::remove(const std::string& key) {
+  std::error_code ec;
+  fs::remove(path_of(key), ec);
+  if (ec) throw Error(fmt::format("cannot remove {}: {}", url(key), ec.message()));
 }
 
 bool FileStore::exists(const std::string& key) {

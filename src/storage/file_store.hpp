@@ -8,10 +8,10 @@ class FileStore : public ObjectStore {
  public:
   explicit FileStore(std::string root);  // creates the directory if needed
   void put_file(const std::string& local_path, const std::string& key) override;
-  int put_tree(const std::string& local_dir, const std::string& prefix) override;
   void get_file(const std::string& key, const std::string& local_path) override;
   std::vector<ObjectInfo> list(const std::string& prefix) override;
   bool exists(const std::string& key) override;
+  void remove(const std::string& key) override;
   std::string url(const std::string& key) const override;
 
  private:

@@ -1,6 +1,6 @@
 #pragma once
 // Where a job's files are kept: an object store addressed by URL, chosen by scheme from one registry
-// (file:// now; s3:// later). Keys are '/'-separated paths below the store's root.
+// (file://, s3://). Keys are '/'-separated paths below the store's root.
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,10 +18,12 @@ class ObjectStore {
   // Copies a local file to `key`. The object appears whole or not at all (written aside, then renamed).
   virtual void put_file(const std::string& local_path, const std::string& key) = 0;
   // Copies every regular file under `local_dir` to `prefix` + its relative path; returns how many.
-  virtual int put_tree(const std::string& local_dir, const std::string& prefix) = 0;
+  // (One file at a time; each store parallelises within a file.)
+  int put_tree(const std::string& local_dir, const std::string& prefix);
   virtual void get_file(const std::string& key, const std::string& local_path) = 0;
   virtual std::vector<ObjectInfo> list(const std::string& prefix) = 0;
   virtual bool exists(const std::string& key) = 0;
+  virtual void remove(const std::string& key) = 0;            // no error when absent
   virtual std::string url(const std::string& key) const = 0;  // e.g. file:///home/u/.qecloud/store/jobs/x
 };
 

@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "storage/file_store.hpp"
 #include "storage/object_store.hpp"
+#include "storage/s3_store.hpp"
 
 namespace qecloud::storage {
 namespace {
@@ -17,6 +18,7 @@ struct Scheme {
 
 const Scheme kSchemes[] = {
     {"file://", [](const std::string& rest) { return std::make_unique<FileStore>(rest); }},
+    {"s3://", [](const std::string& rest) -> std::unique_ptr<ObjectStore> { return S3Store::open(rest); }},
 };
 
 }  // namespace
@@ -30,7 +32,7 @@ std::unique_ptr<ObjectStore> open_store(const std::string& url) {
     }
   }
   if (url.find("://") == std::string::npos) return std::make_unique<FileStore>(url);  // a plain path
-  throw UsageError(fmt::format("unknown store URL scheme in '{}' (supported: file://)", url));
+  throw UsageError(fmt::format("unknown store URL scheme in '{}' (supported: file://, s3://)", url));
 }
 
 }  // namespace qecloud::storage

@@ -1,0 +1,71 @@
+#pragma once
+// s3:// — a bucket (and key prefix) on Amazon S3 or any S3-compatible server (AWS_ENDPOINT_URL_S3 /
+// AWS_ENDPOINT_URL / `endpoint_url` in ~/.aws/config; path-style addressing there, virtual-host on AWS).
+//
+// Integrity, end to end: every PUT and part carries Content-MD5 (the server refuses a body that changed on
+// the way) and the ETag it returns is compared with ours; a multipart object's final ETag must equal md5(part
+// md5s)-N, and its part size is stored as x-amz-meta-qecloud-part-size so a download can check the same
+// composite. Downloads go to a temporary file renamed into place only once size and checksum match. A failed
+// multipart upload is aborted: nothing is ever visible under the final key but a whole, verified object.
+// Memory is bounded by workers × part size (4 × 8 MiB by default), whatever the object size.
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "aws/client.hpp"
+#include "storage/object_store.hpp"
+
+namespace qecloud::storage {
+
+struct S3Options {
+  std::uint64_t part_size = 8ull << 20;            // grown when an object would need more than 10,000 parts
+  std::uint64_t multipart_threshold = 8ull << 20;  // larger files go up in parts and down in ranges
+  int workers = 4;                                 // parallel parts / ranges per object
+  aws::HttpTimeouts timeouts;                      // stall: QECLOUD_S3_STALL_TIMEOUT seconds (default 30)
+};
+
+struct ObjectHead {
+  std::uint64_t size = 0;
+  std::string etag;                        // without quotes
+  std::optional<std::uint64_t> part_size;  // from x-amz-meta-qecloud-part-size
+};
+
+// Progress of one transfer: bytes done, bytes in all.
+using Progress = std::function<void(std::uint64_t, std::uint64_t)>;
+
+class S3Store : public ObjectStore {
+ public:
+  S3Store(std::string bucket, std::string prefix, std::shared_ptr<aws::AwsClient> client, bool virtual_host,
+          S3Options options = {});
+  // "bucket/prefix" of an s3:// URL, with region, endpoint and credentials from the environment.
+  static std::unique_ptr<S3Store> open(const std::string& bucket_and_prefix);
+
+  void put_file(const std::string& local_path, const std::string& key) override;
+  void get_file(const std::string& key, const std::string& local_path) override;
+  std::vector<ObjectInfo> list(const std::string& prefix) override;
+  bool exists(const std::string& key) override;
+  void remove(const std::string& key) override;
+  std::string url(const std::string& key) const override;
+
+  std::optional<ObjectHead> head(const std::string& key);
+  void set_progress(Progress p) { progress_ = std::move(p); }
+  aws::AwsClient& client() { return *client_; }
+
+ private:
+  std::string full_key(const std::string& key) const;
+  aws::Request object_request(const std::string& method, const std::string& full) const;
+  void put_small(const std::string& local_path, const std::string& full, std::uint64_t size);
+  void put_multipart(const std::string& local_path, const std::string& full, std::uint64_t size);
+  void get_ranges(const std::string& full, const ObjectHead& h, int fd, std::uint64_t part);
+  [[noreturn]] void fail(const std::string& what, const std::string& full, const aws::AwsError& e) const;
+
+  std::string bucket_, prefix_;
+  std::shared_ptr<aws::AwsClient> client_;
+  bool virtual_host_;
+  S3Options opt_;
+  Progress progress_;
+};
+
+}  // namespace qecloud::storage
