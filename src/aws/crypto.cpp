@@ -79,13 +79,16 @@ std::string base64(std::string_view bytes) {
 }
 
 std::string base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0) throw Error(fmt::format("malformed base64 '{}'", text));
+  // '=' only as the last one or two characters; OpenSSL would read it anywhere as zero bits.
+  std::size_t pad = 0;
+  for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) ++pad;
+  if (text.size() % 4 != 0 || pad > 2 ||
+      text.substr(0, text.size() - pad).find('=') != std::string_view::npos)
+    throw Error(fmt::format("malformed base64 '{}'", text));
   std::string out(3 * text.size() / 4, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
   if (n < 0) throw Error(fmt::format("malformed base64 '{}'", text));
-  std::size_t pad = 0;
-  for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) ++pad;
   out.resize(static_cast<std::size_t>(n) - pad);
   return out;
 }

@@ -179,7 +179,8 @@ std::shared_ptr<HttpClient> make_curl_client() {
 std::string redact(std::string text, const std::vector<std::string>& secrets) {
   for (const auto& s : secrets) {
     if (s.empty()) continue;
-    for (auto p = text.find(s); p != std::string::npos; p = text.find(s, p)) text.replace(p, s.size(), "***");
+    for (auto p = text.find(s); p != std::string::npos; p = text.find(s, p + 3))
+      text.replace(p, s.size(), "***");
   }
   // Header values: "Authorization: …" to the end of the line; query parameters to the next '&' or space.
   for (const char* name :
