@@ -12,6 +12,8 @@ PACKAGES=(
   libcurl4-openssl-dev libssl-dev
   # the real parts: Quantum ESPRESSO's pw.x + pseudopotentials, OpenMPI
   quantum-espresso quantum-espresso-data openmpi-bin
+  # multi-node rehearsals and tests: network namespaces, veth, bridge
+  iproute2
   # peers for tests and benchmarks: ASE's pw.x output reader
   python3 python3-ase
 )

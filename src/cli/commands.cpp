@@ -25,6 +25,8 @@ const std::array kCommands{
     Command{"list", "list jobs from the job database", cmd_list},
     Command{"show", "show one job: state, layout, results, convergence (--plot)", cmd_show},
     Command{"store", "list, copy and delete what jobs left in a store (s3://, file://)", cmd_store},
+    Command{"agent", "run on each node of a multi-node job (the container's CMD); `agent exec` is mpirun's launcher",
+            cmd_agent},
 };
 
 void print_usage(std::FILE* to) {

@@ -37,5 +37,6 @@ int cmd_run(std::vector<std::string> args);
 int cmd_list(std::vector<std::string> args);
 int cmd_show(std::vector<std::string> args);
 int cmd_store(std::vector<std::string> args);
+int cmd_agent(std::vector<std::string> args);
 
 }  // namespace qecloud::cli

@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/json_text.hpp"
+#include "sched/cluster_run.hpp"
 #include "sched/local_run.hpp"
 
 namespace qecloud::cli {
@@ -112,6 +113,21 @@ int cmd_run(std::vector<std::string> args) {
   app.add_option("--grace", o.grace_seconds,
                  "seconds pw.x gets to stop after Ctrl-C/SIGTERM before it is killed");
   app.add_option("--pw", o.pw, "the pw.x program")->default_str("pw.x");
+  sched::ClusterRunOptions co;
+  int nodes = 1;
+  std::vector<std::string> faults;
+  app.add_option("--nodes", nodes,
+                 "rehearse a multi-node job: N network-namespace hosts on this machine, each running a real "
+                 "`qecloud agent` with AWS Batch's environment (needs root)")
+      ->check(CLI::Range(1, 200));
+  app.add_option("--slots-per-node", co.slots_per_node,
+                 "with --nodes: MPI slots per node (default: cores / N)");
+  app.add_option("--join-timeout", co.join_timeout_s, "with --nodes: seconds the main waits for every node")
+      ->default_val(60);
+  app.add_option("--inject-fault", faults,
+                 "with --nodes, for tests: KIND:NODE[:SECONDS], KIND = no-start, wrong-secret, kill-agent, "
+                 "link-down (the last two SECONDS after mpirun starts)")
+      ->group("");
   app.add_flag("--json", json, "print one JSON object: job_id, state, exit_code, layout, results, outputs");
   app.add_flag("-q,--quiet", quiet, "no progress on stderr");
   if (auto rc = parse_command_line(app, args)) return *rc;
@@ -127,7 +143,18 @@ int cmd_run(std::vector<std::string> args) {
   obs.on_progress = [&](const qe::ProgressEvent& e) { view.event(e); };
   obs.on_note = [&](const std::string& s) { view.note(s); };
   qe::ValidationReport report;
-  auto res = sched::run_local(o, obs, &report);
+  if (nodes > 1 && (o.ranks || o.pools))
+    throw UsageError("--ranks/--pools with --nodes: the main node plans the layout from the slots that join");
+  if (nodes == 1 && !faults.empty()) throw UsageError("--inject-fault needs --nodes");
+  sched::LocalRunResult res;
+  if (nodes > 1) {
+    co.run = o;
+    co.nodes = nodes;
+    for (const auto& f : faults) co.faults.push_back(sched::parse_cluster_fault(f));
+    res = sched::run_cluster(co, obs, &report);
+  } else {
+    res = sched::run_local(o, obs, &report);
+  }
   view.end_line();
   if (json) {
     fmt::print("{}\n", json_text(res.to_json()));

@@ -13,9 +13,11 @@
 #include "core/job_db.hpp"
 #include "core/json_text.hpp"
 #include "core/paths.hpp"
+#include "core/stop_signals.hpp"
 #include "core/subprocess.hpp"
 #include "core/text.hpp"
 #include "core/topology.hpp"
+#include "qe/outcome.hpp"
 #include "qe/xml_results.hpp"
 #include "storage/object_store.hpp"
 
@@ -24,65 +26,6 @@ using namespace std::chrono_literals;
 
 namespace qecloud::sched {
 namespace {
-
-volatile std::sig_atomic_t g_stop_signal = 0;
-extern "C" void on_stop_signal(int sig) {
-  g_stop_signal = sig;
-}
-
-// Installs SIGINT/SIGTERM handlers for the life of a run and restores the previous ones after.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop_signal = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;  // no SA_RESTART: poll() returns early and the loop sees the flag at once
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  int received() const { return g_stop_signal; }
-
- private:
-  struct sigaction old_int_ {
-  }, old_term_{};
-};
-
-struct Outcome {
-  std::string state;
-  int exit_code;
-  std::string message;
-};
-
-Outcome classify(const qe::Results& r, const ExitStatus& st, bool killed) {
-  using qe::ErrorKind;
-  switch (r.error_kind) {
-    case ErrorKind::kNone:
-      if (r.job_done && st.exited() && st.code == 0) return {job_state::kSucceeded, kExitOk, ""};
-      return {job_state::kFailed, kExitCrashed,
-              fmt::format("pw.x printed JOB DONE but the run ended with {}", st.describe())};
-    case ErrorKind::kBadInput:
-      return {job_state::kInvalid, kExitBadInput, r.error_message};
-    case ErrorKind::kScfNotConverged:
-      return {job_state::kNotConverged, kExitNotConverged, r.error_message};
-    case ErrorKind::kStoppedByUser:
-    case ErrorKind::kOutOfWalltime:
-      return {job_state::kStopped, kExitStopped, r.error_message};
-    case ErrorKind::kIncomplete:
-      if (killed)
-        return {job_state::kStopped, kExitStopped,
-                "killed after the grace period; restart data may be "
-                "incomplete"};
-      return {job_state::kFailed, kExitCrashed, fmt::format("pw.x output ends early ({})", st.describe())};
-    default:
-      return {job_state::kFailed, kExitCrashed, r.error_message};
-  }
-}
 
 fs::path resolve(const std::string& p, const fs::path& base) {
   fs::path path(p);
@@ -106,35 +49,48 @@ nlohmann::json LocalRunResult::to_json() const {
           {"message", message}};
 }
 
+JobStart begin_job(const LocalRunOptions& o, const std::string& backend, const RunObserver& obs, JobDb& db) {
+  const fs::path input = fs::absolute(o.input).lexically_normal();
+  JobStart js;
+  js.res.job_id = new_job_id();
+  js.rec.id = js.res.job_id;
+  js.rec.name = o.name.empty() ? input.filename().string() : o.name;
+  js.rec.input = input.string();
+  js.rec.backend = backend;
+  js.store = storage::open_store(o.store_url.empty() ? default_store_url() : o.store_url);
+  js.key = "jobs/" + js.res.job_id;
+  js.rec.store_url = js.store->url(js.key);
+  // Refuse invalid input before anything runs (but record that it was refused).
+  js.report = qe::validate_file(o.input, qe::ValidationEnv::from_process(input.parent_path().string()));
+  if (obs.on_validated) obs.on_validated(js.report);
+  if (!js.report.ok()) {
+    js.rec.state = job_state::kInvalid;
+    js.refused = true;
+    js.res.state = job_state::kInvalid;
+    js.res.exit_code = kExitBadInput;
+    js.res.message = "the input is invalid; nothing ran";
+  }
+  db.insert(js.rec);
+  if (js.refused)
+    db.finish(js.res.job_id, js.res.state, js.res.exit_code, nlohmann::json::object(), js.res.message);
+  return js;
+}
+
+void record_failure(JobDb& db, const std::string& job_id, const std::exception& e) {
+  db.finish(job_id, job_state::kFailed, kExitFailure, nlohmann::json::object(),
+            std::string("qecloud failed: ") + e.what());
+}
+
 LocalRunResult run_local(const LocalRunOptions& o, const RunObserver& obs, qe::ValidationReport* report_out) {
   const fs::path input = fs::absolute(o.input).lexically_normal();
-  const fs::path input_dir = input.parent_path();
-  LocalRunResult res;
-  res.job_id = new_job_id();
   JobDb db(job_db_path());
-  JobRecord rec;
-  rec.id = res.job_id;
-  rec.name = o.name.empty() ? input.filename().string() : o.name;
-  rec.input = input.string();
-  const std::string store_url = o.store_url.empty() ? default_store_url() : o.store_url;
-  auto store = storage::open_store(store_url);
-  const std::string prefix_key = "jobs/" + res.job_id;
-  rec.store_url = store->url(prefix_key);
-
-  // 1. Refuse invalid input before anything runs (but record that it was refused).
-  qe::ValidationReport report =
-      qe::validate_file(o.input, qe::ValidationEnv::from_process(input_dir.string()));
-  if (report_out) *report_out = report;
-  if (obs.on_validated) obs.on_validated(report);
-  if (!report.ok()) {
-    rec.state = job_state::kInvalid;
-    db.insert(rec);
-    res.state = job_state::kInvalid;
-    res.exit_code = kExitBadInput;
-    res.message = "the input is invalid; nothing ran";
-    db.finish(res.job_id, res.state, res.exit_code, nlohmann::json::object(), res.message);
-    return res;
-  }
+  JobStart start = begin_job(o, "local", obs, db);
+  if (report_out) *report_out = start.report;
+  if (start.refused) return start.res;
+  LocalRunResult& res = start.res;
+  const qe::ValidationReport& report = start.report;
+  auto& store = start.store;
+  const std::string& prefix_key = start.key;
   const qe::JobNeeds& needs = report.needs;
 
   // 2. Plan the layout: one rank per physical core, pools from the irreducible k-points.
@@ -144,9 +100,13 @@ LocalRunResult run_local(const LocalRunOptions& o, const RunObserver& obs, qe::V
   lr.pools = o.pools;
   lr.kpoints = needs.irreducible_kpoints ? needs.irreducible_kpoints : needs.kpoints_listed;
   lr.allow_oversubscribe = o.oversubscribe;
-  res.layout = qe::plan_layout(lr);
+  try {
+    res.layout = qe::plan_layout(lr);
+  } catch (const Error& e) {  // an impossible --ranks/--pools: the record must not stay 'created'
+    db.finish(res.job_id, job_state::kFailed, e.exit_code(), nlohmann::json::object(), e.what());
+    throw;
+  }
   if (obs.on_layout) obs.on_layout(res.layout, needs);
-  db.insert(rec);
   db.set_layout(res.job_id, {{"nodes", res.layout.nodes},
                              {"ranks", res.layout.ranks},
                              {"pools", res.layout.pools},
@@ -226,7 +186,7 @@ LocalRunResult run_local(const LocalRunOptions& o, const RunObserver& obs, qe::V
     const fs::path save = outdir / (needs.prefix + ".save");
     const fs::path xml = save / "data-file-schema.xml";
     if (fs::exists(xml)) (void)qe::merge_xml_results(xml.string(), res.results);
-    Outcome oc = classify(res.results, *status, killed);
+    qe::Outcome oc = qe::classify_outcome(res.results, *status, killed);
     if (res.stop_signal && oc.state == job_state::kFailed)
       oc = {job_state::kStopped, kExitStopped, "stopped by signal"};
     res.state = oc.state, res.exit_code = oc.exit_code, res.message = oc.message;
@@ -239,8 +199,7 @@ LocalRunResult run_local(const LocalRunOptions& o, const RunObserver& obs, qe::V
     res.outputs_url = store->url(prefix_key);
     db.finish(res.job_id, res.state, res.exit_code, qe::to_json(res.results), res.message);
   } catch (const std::exception& e) {
-    db.finish(res.job_id, job_state::kFailed, kExitFailure, nlohmann::json::object(),
-              std::string("qecloud failed: ") + e.what());
+    record_failure(db, res.job_id, e);
     throw;
   }
   return res;

@@ -4,14 +4,17 @@
 // its output live, stop it cleanly on SIGINT/SIGTERM through QE's <prefix>.EXIT file, classify the outcome
 // from the text, and keep everything in the store and the job database — also when the run fails.
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "core/job_db.hpp"
 #include "qe/layout.hpp"
 #include "qe/output_parser.hpp"
 #include "qe/validator.hpp"
+#include "storage/object_store.hpp"
 
 namespace qecloud::sched {
 
@@ -45,6 +48,22 @@ struct RunObserver {
   std::function<void(const qe::ProgressEvent&)> on_progress;
   std::function<void(const std::string&)> on_note;  // "stopping: SIGTERM received", "storing outputs"
 };
+
+// The start every run shares: a job id, its record and store, and the input validated. An invalid input
+// is recorded (state invalid, exit kExitBadInput, `refused` set) and nothing may run; otherwise the record
+// is inserted and the caller runs the job.
+struct JobStart {
+  LocalRunResult res;
+  JobRecord rec;
+  std::unique_ptr<storage::ObjectStore> store;
+  std::string key;  // "jobs/<id>" in the store
+  qe::ValidationReport report;
+  bool refused = false;
+};
+JobStart begin_job(const LocalRunOptions& o, const std::string& backend, const RunObserver& obs, JobDb& db);
+
+// Marks a job that qecloud itself failed to carry through (the record must not stay 'running').
+void record_failure(JobDb& db, const std::string& job_id, const std::exception& e);
 
 // Runs the job to completion. Invalid input is recorded (state invalid) and nothing runs; the report's
 // diagnostics come back through `invalid`. Throws qecloud::Error for failures of qecloud itself.

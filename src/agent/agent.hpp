@@ -1,0 +1,24 @@
+#pragma once
+// `qecloud agent`: the program every node of a multi-node job runs (the container's CMD on AWS Batch).
+// The main node fetches the input from the store, waits for the children to join, runs mpirun with this
+// same program as OpenMPI's remote launcher (no sshd), watches heartbeats, stores outputs and logs — also
+// on failure — and exits with the job's exit code. Children join, run what the launcher asks, and exit when
+// the main says so or is gone.
+#include <functional>
+#include <string>
+
+#include "agent/node_env.hpp"
+
+namespace qecloud::agent {
+
+using Log = std::function<void(const std::string&)>;
+
+// The main node. Returns the job's exit code (kExit*); never throws for a failed job.
+int run_main(const NodeEnv& node, const AgentSettings& settings, const Log& log, bool dry_run);
+// A child node. Returns 0 when the main ended the job, 1 when the main was lost or never answered.
+int run_child(const NodeEnv& node, const AgentSettings& settings, const Log& log);
+// OpenMPI's plm_rsh_agent: runs `command` (one shell command line) on `host`'s agent, relays its output and
+// returns its exit status (255 when the agent cannot be reached or goes silent, as ssh does).
+int run_exec(const std::string& host, const std::string& command, const AgentSettings& settings);
+
+}  // namespace qecloud::agent

@@ -1,0 +1,247 @@
+#include "agent/rendezvous.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <list>
+
+#include <fmt/format.h>
+
+#include "agent/wire.hpp"
+#include "core/error.hpp"
+
+namespace qecloud::agent {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+
+std::chrono::milliseconds ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+}
+}  // namespace
+
+struct RendezvousServer::Conn {
+  int fd;
+  Channel channel;
+  std::string address;
+  Clock::time_point opened, last_seen;
+  std::string in, out;
+  int node = -1;  // set once joined
+  bool closing = false;
+};
+
+RendezvousServer::RendezvousServer(const NodeEnv& node, const AgentSettings& settings, Log log)
+    : node_(node), settings_(settings), log_(std::move(log)) {
+  listen_fd_ = listen_tcp("0.0.0.0", settings.port);
+  port_ = bound_port(listen_fd_);
+  set_nonblocking(listen_fd_);
+  if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) throw Error(std::string("pipe: ") + std::strerror(errno));
+  thread_ = std::thread([this] { loop(); });
+}
+
+RendezvousServer::~RendezvousServer() {
+  finish(1);
+  ::close(listen_fd_);
+  ::close(wake_[0]);
+  ::close(wake_[1]);
+}
+
+std::vector<int> RendezvousServer::wait_for_children(Clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  auto all_joined = [&] { return static_cast<int>(joined_.size()) == node_.num_nodes - 1; };
+  changed_.wait_until(lock, deadline, all_joined);
+  std::vector<int> missing;
+  for (int i = 0; i < node_.num_nodes; ++i)
+    if (i != node_.main_index && !joined_.count(i)) missing.push_back(i);
+  return missing;
+}
+
+std::vector<PeerInfo> RendezvousServer::peers() const {
+  std::lock_guard lock(mu_);
+  std::vector<PeerInfo> out;
+  for (const auto& [i, p] : joined_) out.push_back(p);
+  return out;
+}
+
+std::optional<std::string> RendezvousServer::lost() const {
+  std::lock_guard lock(mu_);
+  return lost_;
+}
+
+std::optional<std::string> RendezvousServer::wait_for_loss(Clock::time_point until) {
+  std::unique_lock lock(mu_);
+  changed_.wait_until(lock, until, [&] { return lost_.has_value(); });
+  return lost_;
+}
+
+int RendezvousServer::refused() const {
+  std::lock_guard lock(mu_);
+  return refused_;
+}
+
+void RendezvousServer::finish(int exit_code) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    finish_code_ = exit_code;
+  }
+  char c = 'x';
+  (void)!::write(wake_[1], &c, 1);
+  if (thread_.joinable()) thread_.join();
+}
+
+void RendezvousServer::refuse(Conn& c, const std::string& why) {
+  log_(fmt::format("refused a connection from {}: {}", c.address, why));
+  c.closing = true;
+  std::lock_guard lock(mu_);
+  ++refused_;
+}
+
+void RendezvousServer::handle_frame(Conn& c, const Frame& f, Clock::time_point now) {
+  c.last_seen = now;
+  if (c.node < 0) {  // the first frame must be a join
+    if (f.type != FrameType::kJoin) return refuse(c, "it did not start with a join");
+    auto j = f.json();
+    PeerInfo p;
+    p.node = j.value("node", -1);
+    p.address = j.value("address", "");
+    p.slots = j.value("slots", 0);
+    p.hostname = j.value("hostname", "");
+    p.exec_port = j.value("exec_port", settings_.port);
+    if (p.node < 0 || p.node >= node_.num_nodes || p.node == node_.main_index)
+      return refuse(c,
+                    fmt::format("node index {} is not a child of this {}-node job", p.node, node_.num_nodes));
+    if (p.slots < 1) return refuse(c, fmt::format("node {} offers {} slots", p.node, p.slots));
+    if (p.address.empty()) p.address = c.address.substr(0, c.address.rfind(':'));
+    {
+      std::lock_guard lock(mu_);
+      if (joined_.count(p.node)) {
+        ++refused_;
+        c.closing = true;
+        log_(fmt::format("refused a second join of node {} from {}", p.node, c.address));
+        return;
+      }
+      joined_[p.node] = p;
+      c.node = p.node;
+    }
+    c.out += c.channel.seal(FrameType::kWelcome, nlohmann::json::object());
+    log_(fmt::format("node {} joined from {} ({}, {} slots)", p.node, p.address, p.hostname, p.slots));
+    changed_.notify_all();
+  }
+  // Later frames are heartbeats; anything else from a child is ignored.
+}
+
+void RendezvousServer::loop() {
+  std::list<Conn> conns;
+  auto next_ping = Clock::now() + ms(settings_.heartbeat_s);
+  auto declare_lost = [&](Conn& c, const std::string& why) {
+    std::lock_guard lock(mu_);
+    if (!lost_) {
+      lost_ = fmt::format("node {} ({}) lost: {}", c.node, c.address, why);
+      log_(*lost_);
+    }
+    changed_.notify_all();
+  };
+  std::optional<int> done;
+  Clock::time_point done_deadline;
+  while (true) {
+    std::vector<pollfd> fds;
+    fds.push_back({wake_[0], POLLIN, 0});
+    fds.push_back({listen_fd_, static_cast<short>(done ? 0 : POLLIN), 0});
+    for (auto& c : conns)
+      fds.push_back({c.fd, static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
+    auto now = Clock::now();
+    int timeout = static_cast<int>(
+        std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(next_ping - now).count()));
+    if (done) timeout = std::min(timeout, 50);
+    int r = ::poll(fds.data(), fds.size(), timeout);
+    if (r < 0 && errno != EINTR) {
+      log_(std::string("rendezvous: poll failed: ") + std::strerror(errno));
+      return;
+    }
+    now = Clock::now();
+    if (fds[0].revents & POLLIN) {
+      char buf[16];
+      while (::read(wake_[0], buf, sizeof buf) > 0) {
+      }
+      std::lock_guard lock(mu_);
+      if (finish_code_ && !done) {
+        done = finish_code_;
+        done_deadline = now + std::chrono::seconds(1);
+        for (auto& c : conns)
+          if (c.node >= 0) c.out += c.channel.seal(FrameType::kDone, nlohmann::json{{"exit_code", *done}});
+      }
+    }
+    if (fds[1].revents & POLLIN) {
+      while (true) {
+        int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) break;
+        std::string nonce = random_bytes(kNonceSize);
+        Conn c{fd, Channel(settings_.secret, nonce, /*is_server=*/true), peer_address(fd), now, now};
+        c.out = make_hello(nonce);
+        conns.push_back(std::move(c));
+      }
+    }
+    std::size_t i = 2;
+    for (auto& c : conns) {
+      if (i >= fds.size()) break;
+      const short ev = fds[i++].revents;
+      if (ev & (POLLIN | POLLHUP | POLLERR)) {
+        if (!read_some(c.fd, c.in)) {
+          if (c.node >= 0 && !done) declare_lost(c, "its agent closed the connection");
+          c.closing = true;
+        }
+        try {
+          while (!c.closing)
+            if (auto f = c.channel.open(c.in))
+              handle_frame(c, *f, now);
+            else
+              break;
+        } catch (const Error& e) {
+          if (c.node >= 0 && !done) declare_lost(c, e.what());
+          if (c.node < 0) refuse(c, e.what());
+          c.closing = true;
+        }
+      }
+      if ((ev & POLLOUT) && !c.out.empty()) {
+        ssize_t w = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) c.out.erase(0, static_cast<std::size_t>(w));
+      }
+    }
+    // Heartbeats out, silence in.
+    if (now >= next_ping) {
+      next_ping = now + ms(settings_.heartbeat_s);
+      for (auto& c : conns) {
+        if (c.closing) continue;
+        if (c.node >= 0 && !done) {
+          c.out += c.channel.seal(FrameType::kPing, std::string_view());
+          if (now - c.last_seen > ms(settings_.lost_after_s))
+            declare_lost(c, fmt::format("no heartbeat for {:.0f} s", settings_.lost_after_s));
+        } else if (c.node < 0 && now - c.opened > kHandshakeTimeout) {
+          refuse(c, "no join within 10 s");
+        }
+      }
+    }
+    for (auto it = conns.begin(); it != conns.end();) {
+      if (it->closing || (done && it->out.empty())) {
+        ::close(it->fd);
+        it = conns.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (done && (conns.empty() || now > done_deadline)) {
+      for (auto& c : conns) ::close(c.fd);
+      return;
+    }
+  }
+}
+
+}  // namespace qecloud::agent

@@ -1,0 +1,74 @@
+#pragma once
+// The main node's side of the rendezvous and the heartbeats: one thread, one poll() loop over every child's
+// connection. Children join with their address and slot count (authenticated, see wire.hpp); the main
+// wakes the moment the last one has joined — no polling interval — or gives up at a deadline naming the
+// missing node indices. After that the same connections carry heartbeats both ways: a child silent for
+// `lost_after_s` (process killed, link down, machine gone) is reported lost, and finish() tells every child
+// the job is over.
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/node_env.hpp"
+
+namespace qecloud::agent {
+
+struct PeerInfo {
+  int node = 0;
+  std::string address;
+  int slots = 1;
+  std::string hostname;
+  int exec_port = 0;
+};
+
+class RendezvousServer {
+ public:
+  using Log = std::function<void(const std::string&)>;  // called from the server's thread too
+  // Listens on settings.port (0 = any) at once; throws qecloud::Error when it cannot.
+  RendezvousServer(const NodeEnv& node, const AgentSettings& settings, Log log);
+  ~RendezvousServer();  // finish(1) if not finished
+  RendezvousServer(const RendezvousServer&) = delete;
+  RendezvousServer& operator=(const RendezvousServer&) = delete;
+
+  int port() const { return port_; }
+  // Blocks until every child has joined (empty result) or the deadline passes (the missing indices).
+  std::vector<int> wait_for_children(std::chrono::steady_clock::time_point deadline);
+  std::vector<PeerInfo> peers() const;  // joined children, by node index
+  // Why the first lost child was declared lost; nullopt while all are alive. Only after everyone joined,
+  // or for a child that joined and then went away.
+  std::optional<std::string> lost() const;
+  // Blocks until a child is lost or `until` passes; returns lost().
+  std::optional<std::string> wait_for_loss(std::chrono::steady_clock::time_point until);
+  int refused() const;  // connections refused (bad signature, bad join)
+  // Sends DONE{exit_code} to every joined child, waits briefly for the bytes to leave, stops the thread.
+  void finish(int exit_code);
+
+ private:
+  struct Conn;
+  void loop();
+  void handle_frame(Conn& c, const struct Frame& f, std::chrono::steady_clock::time_point now);
+  void refuse(Conn& c, const std::string& why);
+
+  NodeEnv node_;
+  AgentSettings settings_;
+  Log log_;
+  int listen_fd_ = -1, port_ = 0;
+  int wake_[2] = {-1, -1};
+  std::thread thread_;
+
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  std::map<int, PeerInfo> joined_;
+  std::optional<std::string> lost_;
+  int refused_ = 0;
+  std::optional<int> finish_code_;
+  bool stopped_ = false;
+};
+
+}  // namespace qecloud::agent

@@ -1,0 +1,245 @@
+#!/usr/bin/python3
+"""`qecloud run --nodes N`: network-namespace "hosts" on an isolated bridge, each running a real
+`qecloud agent` with AWS Batch's multi-node environment; real OpenMPI launches through the agents (no sshd),
+real pw.x computes across all nodes.
+
+Cases: three_nodes (energy equals the single-node run with the same layout to 1e-8 Ry, every node's
+address in mpirun's rank map, logs stored), no_start (deadline error naming the node), wrong_secret (join
+refused, no secret in any log), kill_agent and link_down (job non-zero within 15 s of the fault), pw_fails
+(pw.x rejects the input at run time: non-zero, logs stored), not_root (clear error, nothing created).
+After every case: no namespace, bridge or agent/orted/pw.x process may be left behind.
+
+Usage: cluster_tests.py QECLOUD_BINARY SOURCE_DIR [CASE…]   (needs root, iproute2, pw.x, mpirun)
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+QECLOUD, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]
+ONLY = sys.argv[3:]
+SEED = os.path.join(SRC, "examples", "si")
+failures, passed = [], []
+
+if os.geteuid() != 0:
+    sys.exit("FAIL: the cluster tests need root (network namespaces); CI runs them as root")
+for tool in ("ip", "pw.x", "mpirun", "setpriv"):
+    if not shutil.which(tool):
+        sys.exit(f"FAIL: {tool} not found")
+
+# QECLOUD_HOME outside /tmp would not matter (each node sees the store through a bind mount), but keep the
+# tests' files under /var/tmp so a leftover is easy to spot.
+WORK = tempfile.mkdtemp(prefix="qecloud-cluster-", dir="/var/tmp")
+
+
+def check(case, cond, what):
+    if not cond:
+        failures.append(f"{case}: {what}")
+        print(f"  FAIL {case}: {what}", flush=True)
+    return cond
+
+
+def ours():
+    d = "/var/run/netns"
+    return sorted(n for n in (os.listdir(d) if os.path.isdir(d) else []) if re.fullmatch(r"qc\d+(h|n\d+)", n))
+
+
+def live_processes():
+    """Agents, orted and pw.x still alive (zombies waiting for init do not count)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        state = stat[stat.rfind(")") + 2]
+        if state != "Z" and (re.search(r"qecloud agent|(^|/)orted |(^|/)pw\.x", cmd)):
+            found.append(f"{pid}: {cmd[:100]}")
+    return found
+
+
+def seed_copy(name, ecutwfc=None, extra=""):
+    d = os.path.join(WORK, name)
+    os.makedirs(d, exist_ok=True)
+    shutil.copy(os.path.join(SEED, "Si.pz-vbc.UPF"), d)
+    text = open(os.path.join(SEED, "scf.in")).read()
+    if ecutwfc:
+        text = re.sub(r"ecutwfc\s*=\s*[\d.]+", f"ecutwfc={ecutwfc}", text)
+    if extra:
+        text = re.sub(r"nbnd\s*=\s*\d+", extra, text)
+    path = os.path.join(d, "scf.in")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def qecloud(case, args, timeout=300, user=None):
+    env = dict(os.environ, QECLOUD_HOME=os.path.join(WORK, "home-" + case))
+    cmd = [QECLOUD] + args
+    if user:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] + cmd
+    t0 = time.time()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    fault_at = None
+    err_lines = []
+    for line in p.stderr:  # live: the time of the injected fault is when its note appears
+        err_lines.append(line)
+        if "fault injected" in line and fault_at is None:
+            fault_at = time.time()
+    out = p.stdout.read()
+    p.wait(timeout)
+    end = time.time()
+    return p.returncode, out, "".join(err_lines), (end - fault_at if fault_at else None), end - t0, env
+
+
+def store_dir(env, job_id):
+    return os.path.join(env["QECLOUD_HOME"], "store", "jobs", job_id, "output")
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def three_nodes(case):
+    inp = seed_copy(case)
+    rc, out, err, _, wall, env = qecloud(case, ["run", "--nodes", "3", "--json", inp])
+    if not check(case, rc == 0, f"exit {rc}\n{err[-3000:]}"):
+        return
+    res = json.loads(out)
+    e3 = res["results"]["total_energy_ry"]
+    check(case, res["layout"]["nodes"] == 3 and res["layout"]["ranks"] == 3, f"layout {res['layout']}")
+    # The same layout on one node: 3 ranks, 3 pools.
+    rc1, out1, err1, *_ = qecloud(case + "-single", ["run", "--ranks", "3", "--pools", str(res["layout"]["pools"]),
+                                                      "--oversubscribe", "--json", inp])
+    if check(case, rc1 == 0, f"single-node run exit {rc1}\n{err1[-2000:]}"):
+        e1 = json.loads(out1)["results"]["total_energy_ry"]
+        check(case, abs(e3 - e1) <= 1e-8, f"3-node E {e3} vs single-node E {e1}")
+        print(f"  {case}: 3 nodes E = {e3:.8f} Ry, one node E = {e1:.8f} Ry, wall {wall:.1f} s", flush=True)
+    outdir = store_dir(env, res["job_id"])
+    pw = read(os.path.join(outdir, "pw.out"))
+    for host in ("node-0", "198.18.0.11", "198.18.0.12"):  # mpirun's rank map names every node
+        check(case, re.search(rf"Data for node: {re.escape(host)}\s", pw), f"rank map lacks {host}")
+    check(case, re.search(r"MPI processes distributed on\s+3 nodes", pw), "pw.x did not see 3 nodes")
+    for f in ("node-0.log", "node-1.log", "node-2.log", "agent-main.log", "results.json", "hostfile", "agent.json"):
+        check(case, os.path.exists(os.path.join(outdir, f)), f"{f} not stored")
+    for i in (1, 2):
+        log = read(os.path.join(outdir, f"node-{i}.log"))
+        check(case, "the main ended the job (exit code 0)" in log, f"node {i} did not leave cleanly:\n{log}")
+        check(case, f"node-{i}" in log, f"node {i} does not have its own hostname")
+
+
+def no_start(case):
+    inp = seed_copy(case)
+    rc, out, err, _, wall, env = qecloud(case, ["run", "--nodes", "3", "--join-timeout", "5", "--inject-fault",
+                                                "no-start:2", inp])
+    check(case, rc != 0, "exit 0 although node 2 never started")
+    check(case, "node 2 did not join within 5 s" in out + err, f"no deadline error naming node 2:\n{err[-2000:]}")
+    check(case, wall < 30, f"took {wall:.1f} s")
+
+
+def wrong_secret(case):
+    inp = seed_copy(case)
+    rc, out, err, _, wall, env = qecloud(case, ["run", "--nodes", "3", "--join-timeout", "5", "--inject-fault",
+                                                "wrong-secret:1", inp])
+    check(case, rc != 0, "exit 0 although node 1 had the wrong secret")
+    check(case, re.search(r"refused a connection from 198\.18\.0\.11:\d+: .*signature does not match", err),
+          f"the main did not log the refused join:\n{err[-2000:]}")
+    check(case, "node 1 did not join" in out + err, "node 1 not named")
+    job_id = re.search(r"job (\S+): ", out).group(1)
+    outdir = store_dir(env, job_id)
+    logs = "".join(read(os.path.join(outdir, f)) for f in os.listdir(outdir)) if os.path.isdir(outdir) else ""
+    check(case, "join refused" in read(os.path.join(outdir, "node-1.log")), "node 1's log does not say it was refused")
+    check(case, not re.search(r"\b[0-9a-f]{48}\b", logs + out + err), "a 48-hex-digit secret appears in a log")
+
+
+def lost_node(case, fault):
+    inp = seed_copy(case, ecutwfc="40.0")  # ~4 s of pw.x: the fault lands mid-run
+    rc, out, err, after_fault, wall, env = qecloud(case, ["run", "--nodes", "3", "--inject-fault", fault, inp])
+    check(case, rc != 0, f"exit 0 although a node was lost ({fault})")
+    check(case, after_fault is not None, "the fault was never injected")
+    if after_fault is not None:
+        check(case, after_fault <= 15, f"the job ended {after_fault:.1f} s after the fault (limit 15 s)")
+        print(f"  {case}: job ended {after_fault:.1f} s after the fault, exit {rc}", flush=True)
+    check(case, re.search(r"node \d \(198\.18\.0\.1\d:\d+\) lost", out + err), f"no 'node … lost' reason:\n{err[-2000:]}")
+    job_id = re.search(r"job (\S+): ", out).group(1)
+    outdir = store_dir(env, job_id)
+    for f in ("pw.out", "agent-main.log", "node-0.log", "agent.json"):
+        check(case, os.path.exists(os.path.join(outdir, f)), f"{f} not stored after the failure")
+
+
+def pw_fails(case):
+    inp = seed_copy(case, ecutwfc="12.0", extra="nbnd=400")  # passes validation; pw.x: more bands than PWs
+    rc, out, err, _, wall, env = qecloud(case, ["run", "--nodes", "2", inp])
+    check(case, rc not in (0, None), f"exit {rc}")
+    check(case, "more bands than PWs" in out, f"pw.x's error not reported:\n{out}")
+    job_id = re.search(r"job (\S+): ", out).group(1)
+    outdir = store_dir(env, job_id)
+    for f in ("pw.out", "agent-main.log", "node-0.log", "node-1.log"):
+        check(case, os.path.exists(os.path.join(outdir, f)), f"{f} not stored after pw.x failed")
+
+
+def not_root(case):
+    inp = seed_copy(case)
+    os.chmod(WORK, 0o755)
+    os.chmod(os.path.dirname(inp), 0o755)
+    home = os.path.join(WORK, "home-" + case)
+    os.makedirs(home, exist_ok=True)
+    os.chown(home, 65534, 65534)
+    rc, out, err, *_ = qecloud(case, ["run", "--nodes", "2", inp], user=65534)
+    check(case, rc == 2, f"exit {rc} (want 2, a usage error)")
+    check(case, "needs root" in err, f"no clear error:\n{err}")
+
+
+CASES = {
+    "three_nodes": three_nodes,
+    "no_start": no_start,
+    "wrong_secret": wrong_secret,
+    "kill_agent": lambda c: lost_node(c, "kill-agent:1:1"),
+    "link_down": lambda c: lost_node(c, "link-down:2:1"),
+    "pw_fails": pw_fails,
+    "not_root": not_root,
+}
+
+
+def main():
+    before = ours()
+    try:
+        for name, fn in CASES.items():
+            if ONLY and name not in ONLY:
+                continue
+            print(f"case {name}", flush=True)
+            n = len(failures)
+            try:
+                fn(name)
+            except Exception as e:  # a crash in one case must not hide the others
+                failures.append(f"{name}: {type(e).__name__}: {e}")
+                print(f"  FAIL {name}: {e}", flush=True)
+            time.sleep(0.5)
+            left = [n for n in ours() if n not in before]
+            check(name, not left, f"namespaces left behind: {left}")
+            procs = live_processes()
+            check(name, not procs, f"processes left behind: {procs}")
+            if len(failures) == n:
+                passed.append(name)
+                print(f"  ok {name}", flush=True)
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)
+    print(f"\n{len(passed)} cases passed, {len(failures)} failures")
+    for f in failures:
+        print("FAIL:", f)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
