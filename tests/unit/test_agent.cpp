@@ -1,0 +1,303 @@
+// The agent's logic without namespaces or MPI: the frame protocol (authentic frames pass; forged, replayed,
+// reordered, reflected, truncated and oversized ones do not), the scheduler environment readers, and the
+// rendezvous server over loopback (joins wake the main at once, the deadline names who is missing, a
+// wrong secret is refused, a silent child is declared lost, DONE reaches every child).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "agent/node_env.hpp"
+#include "agent/rendezvous.hpp"
+#include "agent/wire.hpp"
+#include "core/error.hpp"
+#include "sched/cluster_run.hpp"
+
+using namespace qecloud;
+using namespace qecloud::agent;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kSecret = "0123456789abcdef-job-secret";
+
+struct Pair {
+  std::string nonce = random_bytes(kNonceSize);
+  Channel server{kSecret, nonce, true};
+  Channel client{kSecret, nonce, false};
+};
+
+}  // namespace
+
+TEST(Wire, FramesRoundTripBothWays) {
+  Pair p;
+  std::string buf = p.client.seal(FrameType::kJoin, nlohmann::json{{"node", 2}});
+  buf += p.client.seal(FrameType::kPing, std::string_view());
+  auto f1 = p.server.open(buf);
+  ASSERT_TRUE(f1);
+  EXPECT_EQ(f1->type, FrameType::kJoin);
+  EXPECT_EQ(f1->json()["node"], 2);
+  auto f2 = p.server.open(buf);
+  ASSERT_TRUE(f2);
+  EXPECT_EQ(f2->type, FrameType::kPing);
+  EXPECT_TRUE(buf.empty());
+  std::string back = p.server.seal(FrameType::kStdout, std::string_view("\0\xff raw", 6));
+  auto f3 = p.client.open(back);
+  ASSERT_TRUE(f3);
+  EXPECT_EQ(f3->payload, std::string("\0\xff raw", 6));
+}
+
+TEST(Wire, PartialFramesWaitForMoreBytes) {
+  Pair p;
+  std::string whole = p.client.seal(FrameType::kExec, nlohmann::json{{"command", "orted"}});
+  std::string buf;
+  for (std::size_t i = 0; i + 1 < whole.size(); ++i) {
+    buf.push_back(whole[i]);
+    EXPECT_FALSE(p.server.open(buf)) << "at byte " << i;
+  }
+  buf.push_back(whole.back());
+  EXPECT_TRUE(p.server.open(buf));
+}
+
+TEST(Wire, WrongSecretIsRefused) {
+  Pair p;
+  Channel intruder("another-secret-of-16+", p.nonce, false);
+  std::string buf = intruder.seal(FrameType::kJoin, nlohmann::json{{"node", 1}});
+  EXPECT_THROW(p.server.open(buf), Error);
+}
+
+TEST(Wire, TamperedPayloadIsRefused) {
+  Pair p;
+  std::string buf = p.client.seal(FrameType::kJoin, nlohmann::json{{"node", 1}});
+  buf[7] ^= 1;
+  EXPECT_THROW(p.server.open(buf), Error);
+}
+
+TEST(Wire, ReplayOnAnotherConnectionIsRefused) {
+  Pair a, b;  // two connections, two nonces
+  std::string buf = a.client.seal(FrameType::kJoin, nlohmann::json{{"node", 1}});
+  EXPECT_THROW(b.server.open(buf), Error);
+}
+
+TEST(Wire, RepeatedOrReorderedFramesAreRefused) {
+  Pair p;
+  std::string first = p.client.seal(FrameType::kPing, std::string_view());
+  std::string second = p.client.seal(FrameType::kPing, std::string_view());
+  std::string buf = first;
+  ASSERT_TRUE(p.server.open(buf));
+  buf = first;  // the same frame again
+  EXPECT_THROW(p.server.open(buf), Error);
+
+  Pair q;
+  std::string f1 = q.client.seal(FrameType::kPing, std::string_view());
+  std::string f2 = q.client.seal(FrameType::kPing, std::string_view());
+  buf = f2 + f1;  // out of order
+  EXPECT_THROW(q.server.open(buf), Error);
+}
+
+TEST(Wire, ReflectedFrameIsRefused) {
+  Pair p;
+  std::string buf = p.server.seal(FrameType::kDone, nlohmann::json{{"exit_code", 0}});
+  EXPECT_THROW(p.server.open(buf), Error);  // a server's own frame sent back to it
+}
+
+TEST(Wire, OversizedAndUnknownFramesAreRefused) {
+  Pair p;
+  std::string huge = std::string("\x7f\xff\xff\xff", 4) + "\x01";
+  EXPECT_THROW(p.server.open(huge), Error);
+  std::string unknown = std::string("\0\0\0\0", 4) + "\x63";
+  EXPECT_THROW(p.server.open(unknown), Error);
+  EXPECT_THROW(p.client.seal(FrameType::kStdout, std::string_view(std::string(kMaxPayload + 1, 'x'))), Error);
+}
+
+TEST(Wire, HelloCarriesTheNonce) {
+  std::string nonce = random_bytes(kNonceSize);
+  auto parsed = parse_hello(make_hello(nonce));
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(*parsed, nonce);
+  EXPECT_FALSE(parse_hello("SSH-2.0-OpenSSH_9.2p1 Debian"));
+  EXPECT_NE(random_bytes(16), random_bytes(16));
+}
+
+TEST(NodeEnv, AwsBatchMainAndChild) {
+  auto main = read_node_env(map_env({{"AWS_BATCH_JOB_ID", "a1b2#0"},
+                                     {"AWS_BATCH_JOB_NODE_INDEX", "0"},
+                                     {"AWS_BATCH_JOB_NUM_NODES", "3"},
+                                     {"AWS_BATCH_JOB_MAIN_NODE_INDEX", "0"}}));
+  EXPECT_EQ(main.scheduler, "awsbatch");
+  EXPECT_EQ(main.job_id, "a1b2");
+  EXPECT_TRUE(main.is_main());
+  EXPECT_EQ(main.num_nodes, 3);
+  EXPECT_TRUE(main.main_address.empty());  // Batch does not give the main its own address
+  auto child = read_node_env(map_env({{"AWS_BATCH_JOB_ID", "a1b2#2"},
+                                      {"AWS_BATCH_JOB_NODE_INDEX", "2"},
+                                      {"AWS_BATCH_JOB_NUM_NODES", "3"},
+                                      {"AWS_BATCH_JOB_MAIN_NODE_INDEX", "0"},
+                                      {"AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS", "10.0.1.5"}}));
+  EXPECT_FALSE(child.is_main());
+  EXPECT_EQ(child.node_index, 2);
+  EXPECT_EQ(child.main_address, "10.0.1.5");
+}
+
+TEST(NodeEnv, ErrorsNameTheVariable) {
+  auto message = [](const std::map<std::string, std::string>& m) {
+    try {
+      read_node_env(map_env(m));
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message({}).find("AWS_BATCH_JOB_NODE_INDEX"), std::string::npos);
+  EXPECT_NE(message({{"AWS_BATCH_JOB_ID", "x#1"},
+                     {"AWS_BATCH_JOB_NODE_INDEX", "1"},
+                     {"AWS_BATCH_JOB_NUM_NODES", "2"},
+                     {"AWS_BATCH_JOB_MAIN_NODE_INDEX", "0"}})
+                .find("AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"),
+            std::string::npos);
+  EXPECT_NE(message({{"AWS_BATCH_JOB_ID", "x#5"},
+                     {"AWS_BATCH_JOB_NODE_INDEX", "5"},
+                     {"AWS_BATCH_JOB_NUM_NODES", "2"},
+                     {"AWS_BATCH_JOB_MAIN_NODE_INDEX", "0"}})
+                .find("AWS_BATCH_JOB_NODE_INDEX='5'"),
+            std::string::npos);
+  EXPECT_THROW(read_node_env(map_env({}), "pbs"), UsageError);
+}
+
+TEST(NodeEnv, SettingsNeedASecretAndTheJobOnTheMain) {
+  EXPECT_THROW(read_agent_settings(map_env({}), false), UsageError);
+  EXPECT_THROW(read_agent_settings(map_env({{"QECLOUD_JOB_SECRET", "short"}}), false), UsageError);
+  EXPECT_THROW(read_agent_settings(map_env({{"QECLOUD_JOB_SECRET", kSecret}}), true), UsageError);
+  auto s = read_agent_settings(map_env({{"QECLOUD_JOB_SECRET", kSecret},
+                                        {"QECLOUD_AGENT_PORT", "9000"},
+                                        {"QECLOUD_HEARTBEAT_TIMEOUT", "3"}}),
+                               false);
+  EXPECT_EQ(s.port, 9000);
+  EXPECT_DOUBLE_EQ(s.lost_after_s, 3);
+  EXPECT_THROW(read_agent_settings(
+                   map_env({{"QECLOUD_JOB_SECRET", kSecret}, {"QECLOUD_HEARTBEAT_TIMEOUT", "1"}}), false),
+               UsageError);  // must be ≥ 2 intervals
+}
+
+TEST(ClusterFault, Parses) {
+  auto f = sched::parse_cluster_fault("kill-agent:1:2.5");
+  EXPECT_EQ(f.kind, sched::ClusterFault::Kind::kKillAgent);
+  EXPECT_EQ(f.node, 1);
+  EXPECT_DOUBLE_EQ(f.after_s, 2.5);
+  EXPECT_EQ(sched::parse_cluster_fault("no-start:2").kind, sched::ClusterFault::Kind::kNoStart);
+  EXPECT_THROW(sched::parse_cluster_fault("explode:1"), UsageError);
+  EXPECT_THROW(sched::parse_cluster_fault("link-down:0"), UsageError);  // the main is not a fault target
+  EXPECT_THROW(sched::parse_cluster_fault("link-down:x"), UsageError);
+}
+
+// ---- the rendezvous server over loopback ----
+
+namespace {
+
+struct Rig {
+  NodeEnv node;
+  AgentSettings settings;
+  std::vector<std::string> log;
+  std::mutex mu;
+  Rig(int nodes, double lost_after = 5.0) {
+    node.job_id = "unit";
+    node.num_nodes = nodes;
+    settings.secret = kSecret;
+    settings.port = 0;
+    settings.heartbeat_s = 0.1;
+    settings.lost_after_s = lost_after;
+  }
+  RendezvousServer::Log logger() {
+    return [this](const std::string& l) {
+      std::lock_guard lock(mu);
+      log.push_back(l);
+    };
+  }
+};
+
+ClientConnection join(int port, int node, const std::string& secret = kSecret) {
+  auto c = ClientConnection::open("127.0.0.1", port, secret, 2000);
+  EXPECT_TRUE(c);
+  c->send(FrameType::kJoin, nlohmann::json{{"node", node}, {"address", "127.0.0.1"}, {"slots", 2}});
+  return std::move(*c);
+}
+
+std::optional<FrameType> next_non_ping(ClientConnection& c, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto f = c.receive(100);
+    if (f && f->type != FrameType::kPing) return f->type;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST(Rendezvous, WakesWhenTheLastChildJoinsAndSendsDone) {
+  Rig rig(3);
+  RendezvousServer rv(rig.node, rig.settings, rig.logger());
+  auto c1 = join(rv.port(), 1);
+  auto c2 = join(rv.port(), 2);
+  auto t0 = std::chrono::steady_clock::now();
+  auto missing = rv.wait_for_children(t0 + 30s);
+  EXPECT_TRUE(missing.empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);  // woken by the join, not by the deadline
+  EXPECT_EQ(next_non_ping(c1, 2000), FrameType::kWelcome);
+  EXPECT_EQ(next_non_ping(c2, 2000), FrameType::kWelcome);
+  auto peers = rv.peers();
+  ASSERT_EQ(peers.size(), 2u);
+  EXPECT_EQ(peers[0].slots, 2);
+  rv.finish(0);
+  EXPECT_EQ(next_non_ping(c1, 2000), FrameType::kDone);
+  EXPECT_EQ(next_non_ping(c2, 2000), FrameType::kDone);
+}
+
+TEST(Rendezvous, DeadlineNamesTheMissingNodes) {
+  Rig rig(4);
+  RendezvousServer rv(rig.node, rig.settings, rig.logger());
+  auto c2 = join(rv.port(), 2);
+  auto missing = rv.wait_for_children(std::chrono::steady_clock::now() + 500ms);
+  EXPECT_EQ(missing, (std::vector<int>{1, 3}));
+}
+
+TEST(Rendezvous, WrongSecretAndBadJoinsAreRefused) {
+  Rig rig(3);
+  RendezvousServer rv(rig.node, rig.settings, rig.logger());
+  auto bad = join(rv.port(), 1, "not-the-job-secret-at-all");
+  auto dup1 = join(rv.port(), 2);
+  auto dup2 = join(rv.port(), 2);  // the same node twice
+  auto main = join(rv.port(), 0);  // the main's own index
+  auto missing = rv.wait_for_children(std::chrono::steady_clock::now() + 800ms);
+  EXPECT_EQ(missing, (std::vector<int>{1}));
+  EXPECT_EQ(rv.refused(), 3);
+  std::lock_guard lock(rig.mu);
+  bool logged = false;
+  for (const auto& l : rig.log) {
+    EXPECT_EQ(l.find(kSecret), std::string::npos) << l;
+    logged |= l.find("signature does not match") != std::string::npos;
+  }
+  EXPECT_TRUE(logged);
+}
+
+TEST(Rendezvous, SilentChildIsLost) {
+  Rig rig(2, /*lost_after=*/0.5);
+  RendezvousServer rv(rig.node, rig.settings, rig.logger());
+  auto c1 = join(rv.port(), 1);  // joins, then never pings
+  ASSERT_TRUE(rv.wait_for_children(std::chrono::steady_clock::now() + 5s).empty());
+  auto lost = rv.wait_for_loss(std::chrono::steady_clock::now() + 5s);
+  ASSERT_TRUE(lost);
+  EXPECT_NE(lost->find("node 1"), std::string::npos);
+  EXPECT_NE(lost->find("no heartbeat"), std::string::npos);
+}
+
+TEST(Rendezvous, ClosedConnectionIsLostAtOnce) {
+  Rig rig(2);
+  RendezvousServer rv(rig.node, rig.settings, rig.logger());
+  {
+    auto c1 = join(rv.port(), 1);
+    ASSERT_TRUE(rv.wait_for_children(std::chrono::steady_clock::now() + 5s).empty());
+  }  // the child's agent dies: its socket closes
+  auto lost = rv.wait_for_loss(std::chrono::steady_clock::now() + 2s);
+  ASSERT_TRUE(lost);
+  EXPECT_NE(lost->find("closed the connection"), std::string::npos);
+}
