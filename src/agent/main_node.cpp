@@ -1,5 +1,6 @@
 // The main node of a multi-node job: input from the store, rendezvous, mpirun through the agents, watchdog,
 // outputs back to the store, the job's exit code.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -99,6 +100,11 @@ void store_outputs(storage::ObjectStore& store, const std::string& prefix, const
 
 int run_main(const NodeEnv& node, const AgentSettings& s, const Log& log, bool dry_run) {
   const auto started = Clock::now();
+  // One socket per child: a job of a thousand nodes needs more than the usual soft limit of 1024 files.
+  if (rlimit lim{}; ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+  }
   const fs::path work = fs::path(s.work_root) / node.job_id;
   fs::create_directories(work);
   std::ofstream log_file(work / "agent-main.log", std::ios::app);
