@@ -45,5 +45,15 @@ check "parse prints a summary" eval 'rc 0 && out_has "$printed"'
 run parse "$work/nothing.out"
 check "parse of a missing file fails clearly" eval '! rc 0 && err_has "nothing.out"'
 
+# The node agent outside a job, and mpirun's launcher with nobody to talk to.
+run agent
+check "agent outside a multi-node job says why" eval 'rc 2 && err_has "AWS_BATCH_JOB_NODE_INDEX"'
+run agent exec
+check "agent exec without a host shows its usage" eval 'rc 2 && err_has "usage: qecloud agent exec"'
+QECLOUD_JOB_SECRET=0123456789abcdefgh QECLOUD_AGENT_PORT=1 run agent exec 127.0.0.1 true
+check "agent exec to no agent exits 255, as ssh does" eval 'rc 255 && err_has "no agent answers on 127.0.0.1:1"'
+run run "$src/examples/si/scf.in" --nodes 2 --ranks 2
+check "--nodes with --ranks is refused" eval 'rc 2 && err_has "with --nodes"'
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
