@@ -84,8 +84,12 @@ ClusterFault parse_cluster_fault(const std::string& text) {
   } catch (const std::exception&) {
     throw UsageError(fmt::format("--inject-fault '{}': {}", text, usage));
   }
-  if (f.node < 1)
-    throw UsageError(fmt::format("--inject-fault '{}': faults go to child nodes (1, 2, …)", text));
+  const bool at_start = f.kind == ClusterFault::Kind::kNoStart || f.kind == ClusterFault::Kind::kWrongSecret;
+  if (f.node < (at_start ? 1 : 0))
+    throw UsageError(fmt::format("--inject-fault '{}': {}", text,
+                                 at_start
+                                     ? "the main node (0) must start; this fault goes to a child (1, 2, …)"
+                                     : "node indices start at 0 (the main)"));
   return f;
 }
 
@@ -98,7 +102,7 @@ LocalRunResult run_cluster(const ClusterRunOptions& o, const RunObserver& obs,
         "--nodes N starts N network namespaces on this machine and needs root; run it as root "
         "(e.g. with sudo)");
   for (const auto& f : o.faults)
-    if (f.node >= o.nodes)
+    if (f.node >= o.nodes || f.node < 0)
       throw UsageError(fmt::format("--inject-fault: there is no node {} in a {}-node job", f.node, o.nodes));
   const std::string store_url = o.run.store_url.empty() ? default_store_url() : o.run.store_url;
   if (store_url.rfind("file://", 0) != 0)

@@ -186,7 +186,8 @@ TEST(ClusterFault, Parses) {
   EXPECT_DOUBLE_EQ(f.after_s, 2.5);
   EXPECT_EQ(sched::parse_cluster_fault("no-start:2").kind, sched::ClusterFault::Kind::kNoStart);
   EXPECT_THROW(sched::parse_cluster_fault("explode:1"), UsageError);
-  EXPECT_THROW(sched::parse_cluster_fault("link-down:0"), UsageError);  // the main is not a fault target
+  EXPECT_THROW(sched::parse_cluster_fault("no-start:0"), UsageError);  // the main must start
+  EXPECT_EQ(sched::parse_cluster_fault("kill-agent:0:1").node, 0);     // the main may die mid-run
   EXPECT_THROW(sched::parse_cluster_fault("link-down:x"), UsageError);
 }
 

@@ -5,7 +5,7 @@ real pw.x computes across all nodes.
 
 Cases: three_nodes (energy equals the single-node run with the same layout to 1e-8 Ry, every node's
 address in mpirun's rank map, logs stored), no_start (deadline error naming the node), wrong_secret (join
-refused, no secret in any log), kill_agent and link_down (job non-zero within 15 s of the fault), pw_fails
+refused, no secret in any log), kill_agent and link_down (job non-zero within 15 s of the fault), main_lost (children leave by themselves), pw_fails
 (pw.x rejects the input at run time: non-zero, logs stored), not_root (clear error, nothing created).
 After every case: no namespace, bridge or agent/orted/pw.x process may be left behind.
 
@@ -178,6 +178,18 @@ def lost_node(case, fault):
         check(case, os.path.exists(os.path.join(outdir, f)), f"{f} not stored after the failure")
 
 
+def main_lost(case):
+    inp = seed_copy(case, ecutwfc="40.0")
+    rc, out, err, after_fault, wall, env = qecloud(case, ["run", "--nodes", "3", "--inject-fault", "kill-agent:0:1", inp])
+    check(case, rc != 0, "exit 0 although the main node died")
+    check(case, "the main node left no report" in out, f"no reason given:\n{out}")
+    job_id = re.search(r"job (\S+): ", out).group(1)
+    outdir = store_dir(env, job_id)
+    for i in (1, 2):  # the children notice and leave by themselves
+        log = read(os.path.join(outdir, f"node-{i}.log"))
+        check(case, re.search(r"the main node is gone|no heartbeat from the main", log), f"node {i} did not notice:\n{log}")
+
+
 def pw_fails(case):
     inp = seed_copy(case, ecutwfc="12.0", extra="nbnd=400")  # passes validation; pw.x: more bands than PWs
     rc, out, err, _, wall, env = qecloud(case, ["run", "--nodes", "2", inp])
@@ -207,6 +219,7 @@ CASES = {
     "wrong_secret": wrong_secret,
     "kill_agent": lambda c: lost_node(c, "kill-agent:1:1"),
     "link_down": lambda c: lost_node(c, "link-down:2:1"),
+    "main_lost": main_lost,
     "pw_fails": pw_fails,
     "not_root": not_root,
 }
