@@ -27,6 +27,7 @@ namespace qecloud::sched {
 namespace {
 
 constexpr const char* kNetnsDir = "/var/run/netns";
+constexpr const char* kStagingDir = "/run/qecloud-netns";  // empty mount points, one per node
 
 // Runs `ip ARGS…`; returns its output. Throws with ip's own message when it fails.
 std::string ip(const std::vector<std::string>& args, bool check = true) {
@@ -138,16 +139,19 @@ pid_t NetnsCluster::start(int node, const std::vector<std::string>& argv,
   for (auto& a : argv_copy) args.push_back(a.data());
   args.push_back(nullptr);
   struct Share {
-    std::string path;
+    std::string path;    // under /tmp, as the job knows it
+    std::string staged;  // the same path under the node's new tmpfs, before that tmpfs moves onto /tmp
     bool dir;
-    int fd = -1;
-    std::string fd_path;
   };
+  // The node's /tmp is built at a staging mount point outside /tmp (so the host's /tmp stays reachable
+  // for the bind mounts), then moved onto /tmp. Classic mount(2) cannot bind across mount namespaces.
+  const std::string staging = fmt::format("{}/{}", kStagingDir, netns(node));
+  fs::create_directories(staging);
   std::vector<Share> shares;
   for (const auto& p : shared) {
     fs::path abs = fs::absolute(p).lexically_normal();
     if (abs.string().rfind("/tmp/", 0) != 0) continue;  // outside /tmp: visible anyway
-    shares.push_back({abs.string(), fs::is_directory(abs)});
+    shares.push_back({abs.string(), staging + abs.string().substr(4), fs::is_directory(abs)});
   }
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (log_fd < 0) throw Error(fmt::format("cannot write {}: {}", log_path, std::strerror(errno)));
@@ -155,10 +159,6 @@ pid_t NetnsCluster::start(int node, const std::vector<std::string>& argv,
   if (ns_fd < 0) {
     ::close(log_fd);
     throw Error(fmt::format("cannot open {}: {}", ns_path, std::strerror(errno)));
-  }
-  for (auto& s : shares) {
-    s.fd = ::open(s.path.c_str(), O_PATH | O_CLOEXEC);
-    s.fd_path = fmt::format("/proc/self/fd/{}", s.fd);
   }
 
   pid_t pid = ::fork();
@@ -170,21 +170,21 @@ pid_t NetnsCluster::start(int node, const std::vector<std::string>& argv,
     if (::sethostname(host.data(), host.size()) != 0) child_fail(log_fd, "sethostname");
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
       child_fail(log_fd, "mount --make-rprivate /");
-    if (::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0)
-      child_fail(log_fd, "mount tmpfs /tmp");
-    for (auto& s : shares) {
-      // Recreate the path inside the new /tmp, then bind the original (still reachable through the fd).
-      for (std::size_t slash = 5; (slash = s.path.find('/', slash)) != std::string::npos; ++slash) {
-        std::string parent = s.path.substr(0, slash);
-        ::mkdir(parent.c_str(), 0755);
-      }
-      if (s.dir)
-        ::mkdir(s.path.c_str(), 0755);
+    if (::mount("tmpfs", staging.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0)
+      child_fail(log_fd, "mount tmpfs");
+    for (auto& sh : shares) {
+      for (std::size_t slash = staging.size() + 1; (slash = sh.staged.find('/', slash)) != std::string::npos;
+           ++slash)
+        ::mkdir(sh.staged.substr(0, slash).c_str(), 0755);
+      if (sh.dir)
+        ::mkdir(sh.staged.c_str(), 0755);
       else
-        ::close(::open(s.path.c_str(), O_WRONLY | O_CREAT, 0755));
-      if (s.fd < 0 || ::mount(s.fd_path.c_str(), s.path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
-        child_fail(log_fd, s.path.c_str());
+        ::close(::open(sh.staged.c_str(), O_WRONLY | O_CREAT, 0755));
+      if (::mount(sh.path.c_str(), sh.staged.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+        child_fail(log_fd, sh.path.c_str());
     }
+    if (::mount(staging.c_str(), "/tmp", nullptr, MS_MOVE, nullptr) != 0)
+      child_fail(log_fd, "mount --move /tmp");
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
     int null_fd = ::open("/dev/null", O_RDONLY);
@@ -194,8 +194,6 @@ pid_t NetnsCluster::start(int node, const std::vector<std::string>& argv,
   }
   ::close(log_fd);
   ::close(ns_fd);
-  for (auto& s : shares)
-    if (s.fd >= 0) ::close(s.fd);
   started_.push_back(pid);
   return pid;
 }
@@ -217,7 +215,11 @@ void NetnsCluster::teardown() noexcept {
       ::waitpid(p, &st, 0);
     }
     started_.clear();
-    for (int i = 0; i < nodes_; ++i) ip({"netns", "del", netns(i)}, false);
+    for (int i = 0; i < nodes_; ++i) {
+      ip({"netns", "del", netns(i)}, false);
+      std::error_code ec;
+      fs::remove(fmt::format("{}/{}", kStagingDir, netns(i)), ec);
+    }
     ip({"netns", "del", prefix_ + "h"}, false);
   } catch (...) {
   }
@@ -241,6 +243,8 @@ int NetnsCluster::remove_stale() {
     if (pid_alive(static_cast<pid_t>(std::stol(m[1].str())))) continue;
     kill_in_netns(name);
     ip({"netns", "del", name}, false);
+    std::error_code ec;
+    fs::remove(fmt::format("{}/{}", kStagingDir, name), ec);
     ++removed;
   }
   return removed;

@@ -31,9 +31,8 @@ for tool in ("ip", "pw.x", "mpirun", "setpriv"):
     if not shutil.which(tool):
         sys.exit(f"FAIL: {tool} not found")
 
-# QECLOUD_HOME outside /tmp would not matter (each node sees the store through a bind mount), but keep the
-# tests' files under /var/tmp so a leftover is easy to spot.
-WORK = tempfile.mkdtemp(prefix="qecloud-cluster-", dir="/var/tmp")
+# Under /tmp on purpose: each node has a private /tmp, into which only the store and the binary are bound.
+WORK = tempfile.mkdtemp(prefix="qecloud-cluster-", dir="/tmp")
 
 
 def check(case, cond, what):
