@@ -16,13 +16,17 @@ namespace qecloud::aws {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// What a body reader returns when it cannot produce the rest of the body (a file that cannot be read).
+inline constexpr std::size_t kBodyReaderAbort = static_cast<std::size_t>(-1);
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
   Headers headers;
   // The body: `body` in memory, or `body_size` bytes produced by `body_reader` (called with a buffer and its
-  // size; returns how many bytes it wrote — a file range, say). A request may be sent again on retry, so a
-  // reader must be restartable: `before_attempt` is called before each attempt.
+  // size; returns how many bytes it wrote — a file range, say — or kBodyReaderAbort to stop the transfer,
+  // which then fails as HttpError::Kind::kAborted). A request may be sent again on retry, so a reader must be
+  // restartable: `before_attempt` is called before each attempt.
   std::string body;
   std::optional<std::uint64_t> body_size;
   std::function<std::size_t(char*, std::size_t)> body_reader;

@@ -24,6 +24,7 @@ struct Transfer {
   HttpResponse* resp;
   std::size_t body_offset = 0;
   bool sink_refused = false;
+  bool reader_aborted = false;
 };
 
 std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
@@ -58,7 +59,14 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
 
 std::size_t on_read(char* buf, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
-  if (t->req->body_reader) return t->req->body_reader(buf, size * n);
+  if (t->req->body_reader) {
+    const std::size_t k = t->req->body_reader(buf, size * n);
+    if (k == kBodyReaderAbort) {
+      t->reader_aborted = true;
+      return CURL_READFUNC_ABORT;
+    }
+    return k;
+  }
   std::size_t left = t->req->body.size() - t->body_offset;
   std::size_t k = std::min(left, size * n);
   std::memcpy(buf, t->req->body.data() + t->body_offset, k);
@@ -156,6 +164,7 @@ class CurlClient : public HttpClient {
     curl_slist_free_all(hs);
     if (rc != CURLE_OK) {
       if (t.sink_refused) return unexpected(HttpError{HttpError::Kind::kAborted, "the download was aborted"});
+      if (t.reader_aborted) return unexpected(HttpError{HttpError::Kind::kAborted, "the upload was aborted"});
       return unexpected(
           HttpError{kind_of(rc), fmt::format("{}: {}", host_of(req.url), curl_easy_strerror(rc))});
     }

@@ -4,12 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
+#include <zlib.h>
 #include <pugixml.hpp>
 
 #include "aws/crypto.hpp"
@@ -27,6 +30,8 @@ constexpr std::uint64_t kMaxParts = 10000;
 // A body that arrives changed is sent (or fetched) again this many times in all. Servers that check
 // Content-MD5 refuse it (BadDigest, retried by the client); others store it, and the ETag tells us.
 constexpr int kIntegrityAttempts = 3;
+// A part is read and hashed slice by slice, each slice while it is still in the cache.
+constexpr std::size_t kHashSlice = 256 << 10;
 
 struct ChecksumMismatch : Error {
   using Error::Error;
@@ -93,10 +98,21 @@ void parallel_for(std::uint64_t n, int workers, const std::function<void(std::ui
   if (error) std::rethrow_exception(error);
 }
 
+// Over TLS the Content-MD5 and TLS's own integrity suffice (as botocore does); over plain HTTP the body's
+// SHA-256 is signed.
+bool signs_payload(const aws::AwsClient& c) {
+  return c.endpoint().scheme != "https";
+}
+
 std::string payload_hash_for(const aws::AwsClient& c, std::string_view body) {
-  // Over TLS the Content-MD5 and TLS's own integrity suffice (as botocore does); over plain HTTP the body's
-  // SHA-256 is signed.
-  return c.endpoint().scheme == "https" ? std::string(aws::kUnsignedPayload) : aws::sha256_hex(body);
+  return signs_payload(c) ? aws::sha256_hex(body) : std::string(aws::kUnsignedPayload);
+}
+
+// The value of an x-amz-checksum-crc32 header: base64 of the big-endian CRC-32.
+std::string crc32_base64(uLong crc) {
+  const char be[4] = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16), static_cast<char>(crc >> 8),
+                      static_cast<char>(crc)};
+  return aws::base64(std::string_view(be, 4));
 }
 
 }  // namespace
@@ -132,6 +148,15 @@ std::unique_ptr<S3Store> S3Store::open(const std::string& rest) {
   auto chain = std::make_shared<aws::CredentialChain>(env, http);
   auto client = std::make_shared<aws::AwsClient>("s3", region, ep, chain, http, aws::retry_policy(env));
   S3Options opt;
+  if (auto calc = env("AWS_REQUEST_CHECKSUM_CALCULATION")) {
+    std::string v = *calc;
+    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (v == "when_required")
+      opt.crc32_checksums = false;
+    else if (v != "when_supported")
+      throw UsageError(fmt::format(
+          "AWS_REQUEST_CHECKSUM_CALCULATION='{}' is neither when_supported nor when_required", *calc));
+  }
   if (auto stall = env("QECLOUD_S3_STALL_TIMEOUT")) {
     try {
       opt.timeouts.stall = std::chrono::seconds(std::max(1, std::stoi(*stall)));
@@ -231,6 +256,9 @@ void S3Store::put_small(const std::string& local_path, const std::string& full, 
 
 void S3Store::put_multipart(const std::string& local_path, const std::string& full, std::uint64_t size) {
   std::uint64_t part = opt_.part_size;
+  // Fewer, larger parts (less per-request work on both sides) once every worker still gets several of them.
+  if (size >= opt_.large_part_size * static_cast<std::uint64_t>(std::max(opt_.workers, 1)) * 4)
+    part = std::max(part, opt_.large_part_size);
   while ((size + part - 1) / part > kMaxParts) part *= 2;
   const std::uint64_t nparts = (size + part - 1) / part;
 
@@ -238,6 +266,8 @@ void S3Store::put_multipart(const std::string& local_path, const std::string& fu
   create.query = {{"uploads", ""}};
   create.headers = {{"Content-Type", "application/octet-stream"},
                     {"x-amz-meta-qecloud-part-size", std::to_string(part)}};
+  const bool crc = opt_.crc32_checksums;
+  if (crc) create.headers.emplace_back("x-amz-checksum-algorithm", "CRC32");
   auto cr = client_->send(create, HttpRequest{}, std::string(aws::kEmptySha256), opt_.timeouts);
   if (!cr) fail("cannot start the multipart upload of " + local_path + " to", full, cr.error());
   pugi::xml_document doc;
@@ -254,46 +284,86 @@ void S3Store::put_multipart(const std::string& local_path, const std::string& fu
   try {
     Fd f(::open(local_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (f.fd < 0) throw Error(fmt::format("cannot open {}: {}", local_path, std::strerror(errno)));
-    std::vector<std::string> md5s(nparts);
+    std::vector<std::string> md5s(nparts), crcs(nparts);
     std::atomic<std::uint64_t> done{0};
+    const bool sign = signs_payload(*client_);
     parallel_for(nparts, opt_.workers, [&](std::uint64_t i) {
-      thread_local std::string buf;
       const std::uint64_t off = i * part, n = std::min(part, size - off);
-      buf.resize(n);
-      pread_all(f.fd, buf.data(), n, off, local_path);
-      md5s[i] = aws::md5(buf);
+      // The part is hashed (MD5, the signed SHA-256, CRC32) slice by slice, in one pass, and then sent
+      // straight from the file (the page cache, by then): no worker holds a whole part in memory.
+      thread_local std::string slice;
+      slice.resize(kHashSlice);
+      aws::Digest md5(aws::Digest::Kind::kMd5);
+      std::optional<aws::Digest> sha;
+      if (sign) sha.emplace(aws::Digest::Kind::kSha256);
+      uLong c32 = ::crc32_z(0L, Z_NULL, 0);
+      for (std::uint64_t at = 0; at < n; at += kHashSlice) {
+        const std::size_t k = std::min<std::uint64_t>(kHashSlice, n - at);
+        pread_all(f.fd, slice.data(), k, off + at, local_path);
+        md5.update(slice.data(), k);
+        if (sha) sha->update(slice.data(), k);
+        if (crc) c32 = ::crc32_z(c32, reinterpret_cast<const Bytef*>(slice.data()), k);
+      }
+      md5s[i] = md5.finish();
+      const std::string payload_hash = sha ? aws::hex(sha->finish()) : std::string(aws::kUnsignedPayload);
       aws::Request up = object_request("PUT", full);
       up.query = {{"partNumber", std::to_string(i + 1)}, {"uploadId", upload_id}};
       up.headers = {{"Content-MD5", aws::base64(md5s[i])}};
-      std::string etag;
-      for (int attempt = 1; attempt <= kIntegrityAttempts && etag != aws::hex(md5s[i]); ++attempt) {
+      if (crc) {
+        crcs[i] = crc32_base64(c32);
+        up.headers.emplace_back("x-amz-sdk-checksum-algorithm", "CRC32");
+        up.headers.emplace_back("x-amz-checksum-crc32", crcs[i]);
+      }
+      const std::string want = aws::hex(md5s[i]);
+      std::string etag, echoed;
+      bool ok = false;
+      for (int attempt = 1; attempt <= kIntegrityAttempts && !ok; ++attempt) {
         HttpRequest body;
-        std::size_t sent = 0;
+        std::uint64_t sent = 0;
+        std::string read_error;
         body.body_size = n;
         body.before_attempt = [&] { sent = 0; };
-        body.body_reader = [&](char* out, std::size_t cap) {
-          std::size_t k = std::min<std::size_t>(cap, n - sent);
-          std::memcpy(out, buf.data() + sent, k);
-          sent += k;
-          return k;
+        // Bytes that differ from the hashed ones (the file changed) are refused by the server (signed
+        // SHA-256, Content-MD5) or caught by the ETag check below; they never complete the upload.
+        body.body_reader = [&](char* out, std::size_t cap) -> std::size_t {
+          const std::size_t k = std::min<std::uint64_t>(cap, n - sent);
+          if (k == 0) return 0;
+          ssize_t r = -1;
+          do {
+            r = ::pread(f.fd, out, k, static_cast<off_t>(off + sent));
+          } while (r < 0 && errno == EINTR);
+          if (r <= 0) {
+            read_error =
+                fmt::format("cannot read {}: {}", local_path, r == 0 ? "file shrank" : std::strerror(errno));
+            return aws::kBodyReaderAbort;
+          }
+          sent += static_cast<std::uint64_t>(r);
+          return static_cast<std::size_t>(r);
         };
-        auto r = client_->send(up, std::move(body), payload_hash_for(*client_, buf), opt_.timeouts);
+        auto r = client_->send(up, std::move(body), payload_hash, opt_.timeouts);
+        if (!r && !read_error.empty()) throw Error(read_error);
         if (!r)
           fail(fmt::format("cannot upload part {} of {} of {} to", i + 1, nparts, local_path), full,
                r.error());
         etag = unquote(r->header("etag").value_or(""));
+        // S3 answers with the CRC32 it computed (and refuses a part whose CRC32 differs from ours).
+        echoed = crc ? r->header("x-amz-checksum-crc32").value_or(crcs[i]) : "";
+        ok = etag == want && echoed == crcs[i];
       }
-      if (etag != aws::hex(md5s[i]))
-        throw Error(fmt::format("s3://{}/{}: part {} came back with ETag {}, not its MD5 {} ({} attempts)",
-                                bucket_, full, i + 1, etag, aws::hex(md5s[i]), kIntegrityAttempts));
+      if (!ok)
+        throw Error(
+            fmt::format("s3://{}/{}: part {} came back with ETag {}{}, not its MD5 {}{} ({} attempts)",
+                        bucket_, full, i + 1, etag, crc ? " and CRC32 " + echoed : "", want,
+                        crc ? " and CRC32 " + crcs[i] : "", kIntegrityAttempts));
       if (progress_) progress_(done += n, size);
     });
 
     std::string xml = "<CompleteMultipartUpload>";
     std::string all;
     for (std::uint64_t i = 0; i < nparts; ++i) {
-      xml += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>\"{}\"</ETag></Part>", i + 1,
-                         aws::hex(md5s[i]));
+      xml += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>\"{}\"</ETag>", i + 1, aws::hex(md5s[i]));
+      if (crc) xml += fmt::format("<ChecksumCRC32>{}</ChecksumCRC32>", crcs[i]);
+      xml += "</Part>";
       all += md5s[i];
     }
     xml += "</CompleteMultipartUpload>";

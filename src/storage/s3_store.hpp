@@ -7,7 +7,16 @@
 // md5s)-N, and its part size is stored as x-amz-meta-qecloud-part-size so a download can check the same
 // composite. Downloads go to a temporary file renamed into place only once size and checksum match. A failed
 // multipart upload is aborted: nothing is ever visible under the final key but a whole, verified object.
-// Memory is bounded by workers × part size (4 × 8 MiB by default), whatever the object size.
+// Memory does not grow with the part or object size: a part is hashed (MD5, the signed SHA-256, CRC32) in
+// one pass of small slices and then sent straight from the file; a range is written in place as it arrives.
+// Only a file at or under multipart_threshold is read into memory whole.
+//
+// A multipart upload also declares CRC32, as botocore >= 1.36 does: x-amz-checksum-algorithm when it starts,
+// x-amz-checksum-crc32 on each part, ChecksumCRC32 in the completion. S3 then checks each part's CRC32 as
+// well as its MD5, and a server that would otherwise compute a full-object checksum when the upload completes
+// (moto: a copy and a CRC of the whole object) only combines the parts' CRCs.
+// AWS_REQUEST_CHECKSUM_CALCULATION=when_required turns this off (as for botocore), for servers that refuse
+// flexible checksums.
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -21,8 +30,10 @@ namespace qecloud::storage {
 
 struct S3Options {
   std::uint64_t part_size = 8ull << 20;            // grown when an object would need more than 10,000 parts
+  std::uint64_t large_part_size = 16ull << 20;     // for objects of at least 4 such parts per worker
   std::uint64_t multipart_threshold = 8ull << 20;  // larger files go up in parts and down in ranges
   int workers = 4;                                 // parallel parts / ranges per object
+  bool crc32_checksums = true;                     // multipart uploads declare CRC32 (see above)
   aws::HttpTimeouts timeouts;                      // stall: QECLOUD_S3_STALL_TIMEOUT seconds (default 30)
 };
 
