@@ -25,15 +25,25 @@ const std::array kCommands{
     Command{"list", "list jobs from the job database", cmd_list},
     Command{"show", "show one job: state, layout, results, convergence (--plot)", cmd_show},
     Command{"store", "list, copy and delete what jobs left in a store (s3://, file://)", cmd_store},
-    Command{"agent", "run on each node of a multi-node job (the container's CMD); `agent exec` is mpirun's launcher",
+    Command{"infra", "create, delete or inspect the AWS Batch resources (qecloud.toml [aws])", cmd_infra},
+    Command{"submit", "submit a job to AWS Batch on N nodes", cmd_submit},
+    Command{"status", "a submitted job's state, per node, and its cost", cmd_status},
+    Command{"logs", "a submitted job's logs (CloudWatch Logs), -f to follow", cmd_logs},
+    Command{"cancel", "stop a submitted job", cmd_cancel},
+    Command{"fetch", "download a submitted job's outputs and record its results", cmd_fetch},
+    Command{"agent",
+            "run on each node of a multi-node job (the container's CMD); `agent exec` is mpirun's launcher",
             cmd_agent},
+    Command{"rehearse-nodes", "start a Batch job's nodes as network namespaces (tests)", cmd_rehearse_nodes,
+            true},
 };
 
 void print_usage(std::FILE* to) {
   fmt::print(to, "qecloud {} — Quantum ESPRESSO on a laptop, a Slurm cluster or AWS Batch\n\n",
              QECLOUD_VERSION);
   fmt::print(to, "usage: qecloud <command> [options]\n\ncommands:\n");
-  for (const auto& c : kCommands) fmt::print(to, "  {:<12}{}\n", c.name, c.summary);
+  for (const auto& c : kCommands)
+    if (!c.hidden) fmt::print(to, "  {:<12}{}\n", c.name, c.summary);
   fmt::print(to, "\n`qecloud <command> --help` shows a command's options.\n");
 }
 

@@ -19,6 +19,7 @@ struct Command {
   const char* name;
   const char* summary;
   Handler handler;
+  bool hidden = false;  // for tests; not in the usage
 };
 
 std::span<const Command> commands();
@@ -38,5 +39,12 @@ int cmd_list(std::vector<std::string> args);
 int cmd_show(std::vector<std::string> args);
 int cmd_store(std::vector<std::string> args);
 int cmd_agent(std::vector<std::string> args);
+int cmd_infra(std::vector<std::string> args);
+int cmd_submit(std::vector<std::string> args);
+int cmd_status(std::vector<std::string> args);
+int cmd_logs(std::vector<std::string> args);
+int cmd_cancel(std::vector<std::string> args);
+int cmd_fetch(std::vector<std::string> args);
+int cmd_rehearse_nodes(std::vector<std::string> args);
 
 }  // namespace qecloud::cli

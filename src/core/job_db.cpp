@@ -77,7 +77,7 @@ class WriteTransaction {
 
 constexpr const char* kColumns =
     "id, name, input, backend, state, store_url, created_at, started_at, finished_at, exit_code, layout, "
-    "results, message";
+    "results, message, remote";
 
 JobRecord read_job(const Stmt& s) {
   JobRecord j;
@@ -87,6 +87,7 @@ JobRecord read_job(const Stmt& s) {
   j.layout = nlohmann::json::parse(s.text(10).empty() ? "{}" : s.text(10));
   j.results = nlohmann::json::parse(s.text(11).empty() ? "{}" : s.text(11));
   j.message = s.text(12);
+  j.remote = nlohmann::json::parse(s.text(13).empty() ? "{}" : s.text(13));
   return j;
 }
 
@@ -125,6 +126,13 @@ JobDb::JobDb(const std::string& path) {
           "layout TEXT, results TEXT, message TEXT)");
       exec("CREATE TABLE IF NOT EXISTS transitions (job_id TEXT, state TEXT, at TEXT, note TEXT)");
       exec("CREATE INDEX IF NOT EXISTS transitions_job ON transitions(job_id)");
+      // Added with the AWS Batch backend; databases made before it get the column here.
+      bool has_remote = false;
+      {
+        Stmt cols(db_, "PRAGMA table_info(jobs)");
+        while (cols.step()) has_remote |= cols.text(1) == "remote";
+      }
+      if (!has_remote) exec("ALTER TABLE jobs ADD COLUMN remote TEXT");
       return;
     } catch (const Error&) {
       const int code = sqlite3_errcode(db_) & 0xff;
@@ -153,10 +161,11 @@ void JobDb::exec(const char* sql) {
 
 void JobDb::insert(const JobRecord& j) {
   WriteTransaction tx(db_);
-  Stmt s(
-      db_,
-      "INSERT INTO jobs (id, name, input, backend, state, store_url, created_at, started_at, finished_at, "
-      "exit_code, layout, results, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+  Stmt s(db_,
+         "INSERT INTO jobs (id, name, input, backend, state, store_url, created_at, started_at, finished_at, "
+         "exit_code, layout, results, message, remote) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+         "?12, "
+         "?13, ?14)");
   s.bind(1, j.id).bind(2, j.name).bind(3, j.input).bind(4, j.backend).bind(5, j.state).bind(6, j.store_url);
   s.bind(7, j.created_at.empty() ? now_utc_iso8601() : j.created_at)
       .bind(8, j.started_at)
@@ -164,7 +173,8 @@ void JobDb::insert(const JobRecord& j) {
   s.bind(10, j.exit_code)
       .bind(11, json_text(j.layout, -1))
       .bind(12, json_text(j.results, -1))
-      .bind(13, j.message);
+      .bind(13, j.message)
+      .bind(14, json_text(j.remote, -1));
   s.step();
   Stmt t(db_, "INSERT INTO transitions (job_id, state, at, note) VALUES (?1, ?2, ?3, '')");
   t.bind(1, j.id).bind(2, j.state).bind(3, now_utc_iso8601()).step();
@@ -185,6 +195,10 @@ void JobDb::set_state(const std::string& id, const std::string& state, const std
 
 void JobDb::set_layout(const std::string& id, const nlohmann::json& layout) {
   Stmt(db_, "UPDATE jobs SET layout = ?2 WHERE id = ?1").bind(1, id).bind(2, json_text(layout, -1)).step();
+}
+
+void JobDb::set_remote(const std::string& id, const nlohmann::json& remote) {
+  Stmt(db_, "UPDATE jobs SET remote = ?2 WHERE id = ?1").bind(1, id).bind(2, json_text(remote, -1)).step();
 }
 
 void JobDb::finish(const std::string& id, const std::string& state, int exit_code,

@@ -34,6 +34,8 @@ struct JobRecord {
   nlohmann::json layout = nlohmann::json::object();
   nlohmann::json results = nlohmann::json::object();
   std::string message;  // the reason for a failure, for people
+  // Where a remote backend keeps the job (AWS Batch: job id, region, queue, nodes, instance type).
+  nlohmann::json remote = nlohmann::json::object();
 };
 
 struct Transition {
@@ -52,6 +54,7 @@ class JobDb {
   void insert(const JobRecord& job);
   void set_state(const std::string& id, const std::string& state, const std::string& note = {});
   void set_layout(const std::string& id, const nlohmann::json& layout);
+  void set_remote(const std::string& id, const nlohmann::json& remote);
   void finish(const std::string& id, const std::string& state, int exit_code, const nlohmann::json& results,
               const std::string& message);
   // By full id or unique prefix; throws qecloud::Error when the prefix is ambiguous.

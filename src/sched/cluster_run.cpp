@@ -21,7 +21,7 @@
 #include "core/topology.hpp"
 #include "qe/pw_input.hpp"
 #include "qe/results.hpp"
-#include "sched/netns_cluster.hpp"
+#include "sched/node_launch.hpp"
 #include "storage/object_store.hpp"
 
 namespace fs = std::filesystem;
@@ -34,28 +34,6 @@ namespace {
 std::string self_exe() {
   return fs::read_symlink("/proc/self/exe").string();
 }
-
-// Follows a growing log file, handing complete new lines to `on_line`.
-class LogFollower {
- public:
-  explicit LogFollower(std::string path) : path_(std::move(path)) {}
-  template <typename F>
-  void poll(F&& on_line) {
-    std::ifstream in(path_);
-    if (!in) return;
-    in.seekg(static_cast<std::streamoff>(offset_));
-    std::string line;
-    while (std::getline(in, line)) {
-      if (in.eof()) break;  // an incomplete last line: read it next time
-      offset_ += line.size() + 1;
-      on_line(line);
-    }
-  }
-
- private:
-  std::string path_;
-  std::size_t offset_ = 0;
-};
 
 }  // namespace
 
@@ -119,15 +97,8 @@ LocalRunResult run_cluster(const ClusterRunOptions& o, const RunObserver& obs,
   const std::string& job_key = start.key;
 
   try {
-    // 2. The job's input in the store, laid out as the main agent will stage it (pseudopotentials where a
-    //    relative pseudo_dir points; an absolute one must exist on the nodes, as in a container image).
-    store->put_file(input.string(), job_key + "/input/" + input.filename().string());
-    const qe::PwInput parsed = qe::parse_pw_input(text::read_file(input.string()), input.string()).input;
-    if (auto dir = parsed.get_string("control", "pseudo_dir"); dir && !fs::path(*dir).is_absolute()) {
-      const fs::path rel = fs::path(*dir).lexically_normal();
-      for (const auto& p : report.needs.pseudos)
-        store->put_file(p.path, job_key + "/input/" + (rel / p.file).lexically_normal().string());
-    }
+    // 2. The job's input in the store, laid out as the main agent will stage it.
+    stage_inputs(*store, input.string(), report, job_key);
 
     // 3. The nodes: cores shared out among them (a rehearsal runs every node on this machine's cores).
     const int cores = detect_topology().physical_cores;
@@ -139,98 +110,30 @@ LocalRunResult run_cluster(const ClusterRunOptions& o, const RunObserver& obs,
     if (obs.on_note)
       obs.on_note(fmt::format("starting {} nodes (network namespaces, {} slot{} each)", o.nodes, slots,
                               slots > 1 ? "s" : ""));
-    NetnsCluster cluster(o.nodes);
-    const std::string exe = self_exe();
-    const std::string store_root = store_url.substr(std::string("file://").size());
-    auto fault_for = [&](ClusterFault::Kind k, int node) {
-      for (const auto& f : o.faults)
-        if (f.kind == k && f.node == node) return true;
-      return false;
-    };
-    std::vector<pid_t> pids(static_cast<std::size_t>(o.nodes), -1);
-    for (int i = 0; i < o.nodes; ++i) {
-      if (fault_for(ClusterFault::Kind::kNoStart, i)) {
-        if (obs.on_note) obs.on_note(fmt::format("fault injected: node {} never starts", i));
-        continue;
-      }
-      std::map<std::string, std::string> env = {
-          {"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"},
-          {"HOME", "/root"},
-          {"AWS_BATCH_JOB_ID", fmt::format("{}#{}", res.job_id, i)},
-          {"AWS_BATCH_JOB_NODE_INDEX", std::to_string(i)},
-          {"AWS_BATCH_JOB_NUM_NODES", std::to_string(o.nodes)},
-          {"AWS_BATCH_JOB_MAIN_NODE_INDEX", "0"},
-          {"QECLOUD_JOB_SECRET",
-           fault_for(ClusterFault::Kind::kWrongSecret, i) ? aws::hex(agent::random_bytes(24)) : secret},
-          {"QECLOUD_AGENT_SLOTS", std::to_string(slots)},
-          {"QECLOUD_AGENT_WORK", "/tmp/qecloud-agent"},
-          {"QECLOUD_JOIN_TIMEOUT", std::to_string(o.join_timeout_s)},
-      };
-      if (oversubscribed) env["QECLOUD_AGENT_OVERSUBSCRIBED"] = "1";
-      if (i == 0) {
-        env["QECLOUD_STORE"] = store_url;
-        env["QECLOUD_STORE_JOB"] = job_key;
-        env["QECLOUD_INPUT"] = input.filename().string();
-      } else {
-        env["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"] = cluster.address(0);
-      }
-      for (const char* pass : {"QECLOUD_HEARTBEAT_INTERVAL", "QECLOUD_HEARTBEAT_TIMEOUT"})
-        if (const char* v = std::getenv(pass)) env[pass] = v;
-      pids[static_cast<std::size_t>(i)] = cluster.start(
-          i, {exe, "agent"}, env, (work / fmt::format("node-{}.log", i)).string(), {exe, store_root});
-    }
+    NodeLaunch l;
+    l.job_id = res.job_id;
+    l.nodes = o.nodes;
+    l.argv = {self_exe(), "agent"};
+    l.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"},
+             {"HOME", "/root"},
+             {"QECLOUD_JOB_SECRET", secret},
+             {"QECLOUD_AGENT_SLOTS", std::to_string(slots)},
+             {"QECLOUD_AGENT_WORK", "/tmp/qecloud-agent"},
+             {"QECLOUD_JOIN_TIMEOUT", std::to_string(o.join_timeout_s)}};
+    if (oversubscribed) l.env["QECLOUD_AGENT_OVERSUBSCRIBED"] = "1";
+    for (const char* pass : {"QECLOUD_HEARTBEAT_INTERVAL", "QECLOUD_HEARTBEAT_TIMEOUT"})
+      if (const char* v = std::getenv(pass)) l.env[pass] = v;
+    l.node_env[0] = {{"QECLOUD_STORE", store_url},
+                     {"QECLOUD_STORE_JOB", job_key},
+                     {"QECLOUD_INPUT", input.filename().string()}};
+    l.log_dir = work.string();
+    l.shared = {store_url.substr(std::string("file://").size())};
+    l.faults = o.faults;
+    l.on_main_line = obs.on_note;
+    l.on_note = obs.on_note;
     db.set_state(res.job_id, job_state::kRunning, fmt::format("{} nodes", o.nodes));
-
-    // 4. Follow the main; its exit status is the job's. Timed faults fire after mpirun has started.
-    StopSignals signals;
-    LogFollower follow((work / "node-0.log").string());
-    std::optional<Clock::time_point> mpirun_started;
-    std::vector<bool> fired(o.faults.size(), false);
-    bool forwarded = false;
-    int status = 0;
-    while (true) {
-      follow.poll([&](const std::string& line) {
-        if (obs.on_note) obs.on_note(line);
-        if (!mpirun_started && line.find(": running ") != std::string::npos) mpirun_started = Clock::now();
-      });
-      if (pids[0] > 0 && ::waitpid(pids[0], &status, WNOHANG) == pids[0]) break;
-      if (pids[0] < 0) break;
-      if (signals.received() && !forwarded) {
-        ::kill(pids[0], SIGTERM);  // the main asks pw.x to stop cleanly and stores what it has
-        forwarded = true;
-      }
-      for (std::size_t k = 0; k < o.faults.size(); ++k) {
-        const auto& f = o.faults[k];
-        if (fired[k] || !mpirun_started ||
-            (f.kind != ClusterFault::Kind::kKillAgent && f.kind != ClusterFault::Kind::kLinkDown))
-          continue;
-        if (Clock::now() < *mpirun_started + std::chrono::duration<double>(f.after_s)) continue;
-        fired[k] = true;
-        if (f.kind == ClusterFault::Kind::kKillAgent) {
-          ::kill(pids[static_cast<std::size_t>(f.node)], SIGKILL);
-          if (obs.on_note) obs.on_note(fmt::format("fault injected: node {}'s agent killed", f.node));
-        } else {
-          cluster.set_link(f.node, false);
-          if (obs.on_note) obs.on_note(fmt::format("fault injected: node {}'s link set down", f.node));
-        }
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    follow.poll([&](const std::string& line) {
-      if (obs.on_note) obs.on_note(line);
-    });
-    const int main_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    // Children leave when the main tells them; give them a moment before the namespaces go.
-    for (auto deadline = Clock::now() + 5s; Clock::now() < deadline;) {
-      bool all = true;
-      for (int i = 1; i < o.nodes; ++i) {
-        pid_t& p = pids[static_cast<std::size_t>(i)];
-        int st;
-        if (p > 0 && ::waitpid(p, &st, WNOHANG) == 0) all = false;
-      }
-      if (all) break;
-      std::this_thread::sleep_for(50ms);
-    }
+    const LaunchResult launched = launch_nodes(l);
+    const int main_code = launched.main_code;
 
     // 5. What the job left: the main agent's report and results, plus every node's log.
     for (int i = 0; i < o.nodes; ++i) {
@@ -258,7 +161,7 @@ LocalRunResult run_cluster(const ClusterRunOptions& o, const RunObserver& obs,
       res.message = fmt::format("the main node left no report (exit status {}); see node-0.log", main_code);
     }
     db.set_layout(res.job_id, {{"nodes", o.nodes}, {"ranks", res.layout.ranks}, {"pools", res.layout.pools}});
-    res.stop_signal = signals.received();
+    res.stop_signal = launched.stop_signal;
     db.finish(res.job_id, res.state, res.exit_code, qe::to_json(res.results), res.message);
   } catch (const std::exception& e) {
     record_failure(db, res.job_id, e);

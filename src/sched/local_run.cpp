@@ -18,6 +18,7 @@
 #include "core/text.hpp"
 #include "core/topology.hpp"
 #include "qe/outcome.hpp"
+#include "qe/pw_input.hpp"
 #include "qe/xml_results.hpp"
 #include "storage/object_store.hpp"
 
@@ -74,6 +75,18 @@ JobStart begin_job(const LocalRunOptions& o, const std::string& backend, const R
   if (js.refused)
     db.finish(js.res.job_id, js.res.state, js.res.exit_code, nlohmann::json::object(), js.res.message);
   return js;
+}
+
+void stage_inputs(storage::ObjectStore& store, const std::string& input_path,
+                  const qe::ValidationReport& report, const std::string& key) {
+  const fs::path input = fs::absolute(input_path).lexically_normal();
+  store.put_file(input.string(), key + "/input/" + input.filename().string());
+  const qe::PwInput parsed = qe::parse_pw_input(text::read_file(input.string()), input.string()).input;
+  if (auto dir = parsed.get_string("control", "pseudo_dir"); dir && !fs::path(*dir).is_absolute()) {
+    const fs::path rel = fs::path(*dir).lexically_normal();
+    for (const auto& p : report.needs.pseudos)
+      store.put_file(p.path, key + "/input/" + (rel / p.file).lexically_normal().string());
+  }
 }
 
 void record_failure(JobDb& db, const std::string& job_id, const std::exception& e) {

@@ -62,6 +62,11 @@ struct JobStart {
 };
 JobStart begin_job(const LocalRunOptions& o, const std::string& backend, const RunObserver& obs, JobDb& db);
 
+// Puts the input under <key>/input/ and, when pseudo_dir is relative, its pseudopotentials where it points
+// (an absolute pseudo_dir must exist on the nodes, as in a container image): what a node's agent stages.
+void stage_inputs(storage::ObjectStore& store, const std::string& input_path,
+                  const qe::ValidationReport& report, const std::string& key);
+
 // Marks a job that qecloud itself failed to carry through (the record must not stay 'running').
 void record_failure(JobDb& db, const std::string& job_id, const std::exception& e);
 

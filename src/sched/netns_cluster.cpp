@@ -20,6 +20,7 @@
 
 #include "core/error.hpp"
 #include "core/subprocess.hpp"
+#include "sched/loopback_forward.hpp"
 
 namespace fs = std::filesystem;
 
@@ -206,8 +207,15 @@ void NetnsCluster::kill_node(int node) {
   kill_in_netns(netns(node));
 }
 
+void NetnsCluster::forward_loopback(int port) {
+  std::vector<std::string> paths;
+  for (int i = 0; i < nodes_; ++i) paths.push_back(std::string(kNetnsDir) + "/" + netns(i));
+  forwarders_.push_back(std::make_unique<LoopbackForwarder>(paths, port));
+}
+
 void NetnsCluster::teardown() noexcept {
   try {
+    forwarders_.clear();
     for (int i = 0; i < nodes_; ++i) kill_in_netns(netns(i));
     for (pid_t p : started_) {
       ::kill(-p, SIGKILL);

@@ -10,10 +10,13 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace qecloud::sched {
+
+class LoopbackForwarder;
 
 class NetnsCluster {
  public:
@@ -36,6 +39,8 @@ class NetnsCluster {
   void set_link(int node, bool up);
   // Kills every process in the node's namespace (fault injection, and teardown).
   void kill_node(int node);
+  // Every node's 127.0.0.1:<port> reaches this host's 127.0.0.1:<port> (a local S3 server); nothing else.
+  void forward_loopback(int port);
 
   static int remove_stale();  // namespaces whose owner process is gone; returns how many were removed
   static std::vector<std::string> list_ours();  // names of every qc<pid>… namespace on this machine
@@ -45,6 +50,7 @@ class NetnsCluster {
   int nodes_;
   std::string prefix_;
   std::vector<pid_t> started_;
+  std::vector<std::unique_ptr<LoopbackForwarder>> forwarders_;
 };
 
 }  // namespace qecloud::sched

@@ -1,0 +1,288 @@
+#include "aws/api.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+#include <pugixml.hpp>
+
+#include "aws/crypto.hpp"
+#include "core/error.hpp"
+
+namespace qecloud::aws {
+namespace {
+
+enum class Protocol { kRestJson, kJson, kQuery, kEc2, kRestXml };
+
+struct Service {
+  const char* name;         // our name and the signing name
+  const char* endpoint_id;  // AWS_ENDPOINT_URL_<this>
+  Protocol protocol;
+  const char* version;  // query API version, or the JSON target prefix
+  bool global;          // one endpoint for every region (IAM), signed for us-east-1
+};
+
+constexpr Service kServices[] = {
+    {"batch", "batch", Protocol::kRestJson, "", false},
+    {"logs", "cloudwatch logs", Protocol::kJson, "Logs_20140328", false},
+    {"iam", "iam", Protocol::kQuery, "2010-05-08", true},
+    {"ec2", "ec2", Protocol::kEc2, "2016-11-15", false},
+    {"s3", "s3", Protocol::kRestXml, "", false},
+};
+
+const Service& service_of(const std::string& name) {
+  for (const auto& s : kServices)
+    if (name == s.name) return s;
+  throw Error(fmt::format("no AWS API client for the service '{}'", name));
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string scalar_text(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  return v.dump();
+}
+
+// Query serialization: structures as Name.Member, lists as Name.member.N (IAM) or Name.N (EC2, whose
+// members we name as the model's locationName already is: capitalised).
+void flatten(const std::string& prefix, const nlohmann::json& v, bool ec2, Params& out) {
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it)
+      flatten(prefix.empty() ? it.key() : prefix + "." + it.key(), it.value(), ec2, out);
+  } else if (v.is_array()) {
+    for (std::size_t i = 0; i < v.size(); ++i)
+      flatten(fmt::format("{}.{}{}", prefix, ec2 ? "" : "member.", i + 1), v[i], ec2, out);
+  } else if (!v.is_null()) {
+    out.emplace_back(prefix, scalar_text(v));
+  }
+}
+
+// As botocore sends it (Python's urlencode): RFC 3986 escapes, but a space is '+'.
+std::string form_escape(std::string_view s) {
+  std::string e = uri_encode(s, false);
+  std::string out;
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    if (e.compare(i, 3, "%20") == 0) {
+      out.push_back('+');
+      i += 2;
+    } else {
+      out.push_back(e[i]);
+    }
+  }
+  return out;
+}
+
+std::string form_encode(const Params& params) {
+  std::string out;
+  for (const auto& [k, v] : params) {
+    if (!out.empty()) out += '&';
+    out += form_escape(k) + "=" + form_escape(v);
+  }
+  return out;
+}
+
+WireRequest s3_bucket_call(const ApiCall& call) {
+  WireRequest w;
+  const std::string bucket = call.params.value("Bucket", "");
+  if (bucket.empty()) throw Error(fmt::format("s3 {}: no Bucket", call.operation));
+  w.request.path = "/" + uri_encode(bucket, false);
+  if (call.operation == "CreateBucket") {
+    w.request.method = "PUT";
+    if (call.params.contains("CreateBucketConfiguration")) {
+      const auto& c = call.params["CreateBucketConfiguration"];
+      w.body = fmt::format(
+          "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+          "<LocationConstraint>{}</LocationConstraint></CreateBucketConfiguration>",
+          c.value("LocationConstraint", ""));
+    }
+  } else if (call.operation == "HeadBucket") {
+    w.request.method = "HEAD";
+  } else if (call.operation == "DeleteBucket") {
+    w.request.method = "DELETE";
+  } else if (call.operation == "PutPublicAccessBlock") {
+    w.request.method = "PUT";
+    w.request.query = {{"publicAccessBlock", ""}};
+    std::string inner;
+    for (auto it = call.params["PublicAccessBlockConfiguration"].begin();
+         it != call.params["PublicAccessBlockConfiguration"].end(); ++it)
+      inner += fmt::format("<{0}>{1}</{0}>", it.key(), scalar_text(it.value()));
+    w.body = "<PublicAccessBlockConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">" + inner +
+             "</PublicAccessBlockConfiguration>";
+    w.request.headers.emplace_back("Content-MD5", base64(md5(w.body)));
+  } else {
+    throw Error(fmt::format("s3 {}: not a bucket call this client makes", call.operation));
+  }
+  return w;
+}
+
+nlohmann::json element_to_json(const pugi::xml_node& n) {
+  bool has_children = false;
+  for (auto c : n.children())
+    if (c.type() == pugi::node_element) has_children = true;
+  if (!has_children) return n.text().as_string();
+  bool list = true;
+  for (auto c : n.children())
+    if (c.type() == pugi::node_element && std::string(c.name()) != "member" &&
+        std::string(c.name()) != "item")
+      list = false;
+  if (list) {
+    auto a = nlohmann::json::array();
+    for (auto c : n.children())
+      if (c.type() == pugi::node_element) a.push_back(element_to_json(c));
+    return a;
+  }
+  auto o = nlohmann::json::object();
+  for (auto c : n.children()) {
+    if (c.type() != pugi::node_element) continue;
+    o[c.name()] = element_to_json(c);
+  }
+  return o;
+}
+
+}  // namespace
+
+WireRequest to_wire(const ApiCall& call) {
+  const Service& s = service_of(call.service);
+  WireRequest w;
+  switch (s.protocol) {
+    case Protocol::kRestJson:
+      // Every Batch operation we use is POST /v1/<operation in lower case> with a JSON body.
+      w.request.method = "POST";
+      w.request.path = "/v1/" + lower(call.operation);
+      w.request.headers = {{"Content-Type", "application/json"}};
+      w.body = call.params.dump();
+      break;
+    case Protocol::kJson:
+      w.request.method = "POST";
+      w.request.path = "/";
+      w.request.headers = {{"Content-Type", "application/x-amz-json-1.1"},
+                           {"X-Amz-Target", fmt::format("{}.{}", s.version, call.operation)}};
+      w.body = call.params.dump();
+      break;
+    case Protocol::kQuery:
+    case Protocol::kEc2: {
+      Params form = {{"Action", call.operation}, {"Version", s.version}};
+      flatten("", call.params, s.protocol == Protocol::kEc2, form);
+      w.request.method = "POST";
+      w.request.path = "/";
+      w.request.headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
+      w.body = form_encode(form);
+      break;
+    }
+    case Protocol::kRestXml:
+      w = s3_bucket_call(call);
+      break;
+  }
+  return w;
+}
+
+nlohmann::json xml_answer_to_json(const std::string& xml) {
+  pugi::xml_document doc;
+  if (!doc.load_string(xml.c_str())) return nlohmann::json::object();
+  pugi::xml_node root = doc.document_element();
+  // <XResponse><XResult>…</XResult><ResponseMetadata/></XResponse> (query); EC2 has no Result wrapper.
+  for (auto c : root.children()) {
+    const std::string name = c.name();
+    if (name.size() > 6 && name.compare(name.size() - 6, 6, "Result") == 0) {
+      auto j = element_to_json(c);
+      return j.is_object() ? j : nlohmann::json::object();
+    }
+  }
+  auto j = element_to_json(root);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+bool is_credential_error(const AwsError& e) {
+  static const char* const kCodes[] = {"InvalidClientTokenId",  "UnrecognizedClientException",
+                                       "SignatureDoesNotMatch", "InvalidAccessKeyId",
+                                       "AuthFailure",           "ExpiredToken",
+                                       "ExpiredTokenException", "InvalidSignatureException",
+                                       "IncompleteSignature",   "MissingAuthenticationToken"};
+  return std::any_of(std::begin(kCodes), std::end(kCodes), [&](const char* c) { return e.code == c; });
+}
+
+nlohmann::json Api::must(const ApiCall& call) {
+  auto r = this->call(call);
+  if (r) return std::move(*r);
+  if (is_credential_error(r.error()))
+    throw Error(
+        fmt::format("AWS refused the credentials ({} {}: {}); check AWS_ACCESS_KEY_ID, AWS_PROFILE or "
+                    "the role this runs under",
+                    call.service, call.operation, r.error().text()));
+  throw Error(fmt::format("AWS {} {}: {}", call.service, call.operation, r.error().text()));
+}
+
+ServiceApi::ServiceApi(Environment env, std::shared_ptr<HttpClient> http, std::string region)
+    : env_(std::move(env)), http_(std::move(http)), region_(std::move(region)) {
+  if (region_.empty()) {
+    auto r = resolve_region(env_);
+    if (!r)
+      throw UsageError(
+          "no AWS region: set `region` in qecloud.toml's [aws] section, AWS_REGION, or a profile's region");
+    region_ = *r;
+  }
+  creds_ = std::make_shared<CredentialChain>(env_, http_);
+}
+
+std::string ServiceApi::credential_source() {
+  try {
+    return creds_->get().describe();
+  } catch (const Error&) {
+    return "";
+  }
+}
+
+AwsClient& ServiceApi::client(const std::string& name) {
+  auto it = clients_.find(name);
+  if (it != clients_.end()) return *it->second;
+  const Service& s = service_of(name);
+  const std::string region = s.global ? "us-east-1" : region_;
+  Endpoint ep;
+  if (auto url = resolve_endpoint(env_, s.endpoint_id)) {
+    ep = parse_endpoint(*url);
+  } else if (s.global) {
+    ep.host = fmt::format("{}.amazonaws.com", s.name);
+  } else {
+    ep.host = fmt::format("{}.{}.amazonaws.com", s.name == std::string("s3") ? "s3" : s.name, region);
+  }
+  auto c = std::make_unique<AwsClient>(s.name, region, ep, creds_, http_, retry_policy(env_));
+  return *clients_.emplace(name, std::move(c)).first->second;
+}
+
+Expected<nlohmann::json, AwsError> ServiceApi::call(const ApiCall& call) {
+  const Service& s = service_of(call.service);
+  WireRequest w = to_wire(call);
+  HttpRequest body;
+  body.body = w.body;
+  const std::string hash = sha256_hex(w.body);
+  auto r = client(call.service).send(w.request, std::move(body), hash);
+  if (!r) return unexpected(r.error());
+  switch (s.protocol) {
+    case Protocol::kRestJson:
+    case Protocol::kJson: {
+      if (r->body.empty()) return nlohmann::json::object();
+      auto j = nlohmann::json::parse(r->body, nullptr, false);
+      if (j.is_discarded()) {
+        AwsError e;
+        e.status = r->status;
+        e.code = "MalformedAnswer";
+        e.message =
+            fmt::format("{} {} answered with something that is not JSON", call.service, call.operation);
+        return unexpected(e);
+      }
+      return j;
+    }
+    case Protocol::kQuery:
+    case Protocol::kEc2:
+      return xml_answer_to_json(r->body);
+    case Protocol::kRestXml:
+      break;
+  }
+  return nlohmann::json::object();
+}
+
+}  // namespace qecloud::aws
