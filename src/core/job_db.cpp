@@ -123,16 +123,24 @@ JobDb::JobDb(const std::string& path) {
       exec(
           "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, name TEXT, input TEXT, backend TEXT, state "
           "TEXT, store_url TEXT, created_at TEXT, started_at TEXT, finished_at TEXT, exit_code INTEGER, "
-          "layout TEXT, results TEXT, message TEXT)");
+          "layout TEXT, results TEXT, message TEXT, remote TEXT)");
       exec("CREATE TABLE IF NOT EXISTS transitions (job_id TEXT, state TEXT, at TEXT, note TEXT)");
       exec("CREATE INDEX IF NOT EXISTS transitions_job ON transitions(job_id)");
-      // Added with the AWS Batch backend; databases made before it get the column here.
-      bool has_remote = false;
-      {
+      // `remote` came with the AWS Batch backend; a database made before it gets the column here (another
+      // process may be adding it at the same moment: its error is then no error).
+      auto has_remote = [&] {
         Stmt cols(db_, "PRAGMA table_info(jobs)");
-        while (cols.step()) has_remote |= cols.text(1) == "remote";
+        bool found = false;
+        while (cols.step()) found |= cols.text(1) == "remote";
+        return found;
+      };
+      if (!has_remote()) {
+        try {
+          exec("ALTER TABLE jobs ADD COLUMN remote TEXT");
+        } catch (const Error&) {
+          if (!has_remote()) throw;
+        }
       }
-      if (!has_remote) exec("ALTER TABLE jobs ADD COLUMN remote TEXT");
       return;
     } catch (const Error&) {
       const int code = sqlite3_errcode(db_) & 0xff;
