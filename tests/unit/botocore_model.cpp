@@ -1,0 +1,155 @@
+#include "botocore_model.hpp"
+
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace fs = std::filesystem;
+
+namespace qecloud::testing {
+namespace {
+
+std::string read_maybe_gzipped(const fs::path& p) {
+  gzFile f = gzopen(p.c_str(), "rb");  // reads plain files as they are
+  if (!f) throw std::runtime_error("cannot open " + p.string());
+  std::string out;
+  char buf[1 << 16];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  gzclose(f);
+  return out;
+}
+
+std::string type_of(const nlohmann::json& v) {
+  if (v.is_string()) return "string";
+  if (v.is_boolean()) return "boolean";
+  if (v.is_number_integer()) return "integer";
+  if (v.is_number()) return "number";
+  if (v.is_array()) return "list";
+  if (v.is_object()) return "structure";
+  return "null";
+}
+
+}  // namespace
+
+BotocoreModel BotocoreModel::load(const std::string& service) {
+  const fs::path dir = fs::path(QECLOUD_BOTOCORE_DATA) / service;
+  if (!fs::is_directory(dir))
+    throw std::runtime_error(
+        fmt::format("no botocore model for {} in {} (the machine's Python with botocore is "
+                    "needed)",
+                    service, dir.string()));
+  std::vector<fs::path> versions;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_directory()) versions.push_back(e.path());
+  std::sort(versions.begin(), versions.end());
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it)
+    for (const char* name : {"service-2.json", "service-2.json.gz"})
+      if (fs::exists(*it / name)) {
+        BotocoreModel m;
+        m.model_ = nlohmann::json::parse(read_maybe_gzipped(*it / name));
+        return m;
+      }
+  throw std::runtime_error("no service-2.json under " + dir.string());
+}
+
+bool BotocoreModel::has_operation(const std::string& op) const {
+  return model_["operations"].contains(op);
+}
+std::string BotocoreModel::protocol() const {
+  return model_["metadata"].value("protocol", "");
+}
+std::string BotocoreModel::api_version() const {
+  return model_["metadata"].value("apiVersion", "");
+}
+std::string BotocoreModel::target_prefix() const {
+  return model_["metadata"].value("targetPrefix", "");
+}
+std::string BotocoreModel::http_method(const std::string& op) const {
+  return model_["operations"][op]["http"].value("method", "");
+}
+std::string BotocoreModel::request_uri(const std::string& op) const {
+  return model_["operations"][op]["http"].value("requestUri", "");
+}
+
+std::vector<std::string> BotocoreModel::validate(const std::string& op, const nlohmann::json& params) const {
+  std::vector<std::string> out;
+  if (!has_operation(op)) return {fmt::format("{}: no such operation", op)};
+  const auto& o = model_["operations"][op];
+  if (!o.contains("input")) {
+    if (!params.is_null() && !params.empty()) out.push_back(op + ": takes no input");
+    return out;
+  }
+  check(o["input"], params, op, out);
+  return out;
+}
+
+void BotocoreModel::check(const nlohmann::json& ref, const nlohmann::json& v, const std::string& path,
+                          std::vector<std::string>& out) const {
+  const auto& shape = model_["shapes"][ref["shape"].get<std::string>()];
+  const std::string type = shape["type"];
+  auto bad_type = [&](const char* want) {
+    out.push_back(fmt::format("{}: expected {}, got {}", path, want, type_of(v)));
+  };
+  auto check_min_max = [&](double n, const char* what) {
+    if (shape.contains("min") && n < shape["min"].get<double>())
+      out.push_back(fmt::format("{}: {} {} below min {}", path, what, n, shape["min"].dump()));
+    if (shape.contains("max") && n > shape["max"].get<double>())
+      out.push_back(fmt::format("{}: {} {} above max {}", path, what, n, shape["max"].dump()));
+  };
+  if (type == "structure") {
+    if (!v.is_object()) return bad_type("structure");
+    for (const auto& r : shape.value("required", nlohmann::json::array()))
+      if (!v.contains(r.get<std::string>()))
+        out.push_back(fmt::format("{}: missing required member {}", path, r.get<std::string>()));
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (!shape["members"].contains(it.key())) {
+        out.push_back(fmt::format("{}: unknown member {}", path, it.key()));
+        continue;
+      }
+      check(shape["members"][it.key()], it.value(), path + "." + it.key(), out);
+    }
+  } else if (type == "list") {
+    if (!v.is_array()) return bad_type("list");
+    check_min_max(static_cast<double>(v.size()), "length");
+    for (std::size_t i = 0; i < v.size(); ++i)
+      check(shape["member"], v[i], fmt::format("{}[{}]", path, i), out);
+  } else if (type == "map") {
+    if (!v.is_object()) return bad_type("map");
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      check(shape["key"], it.key(), fmt::format("{}(key {})", path, it.key()), out);
+      check(shape["value"], it.value(), fmt::format("{}.{}", path, it.key()), out);
+    }
+  } else if (type == "string" || type == "blob") {
+    if (!v.is_string()) return bad_type("string");
+    const std::string s = v.get<std::string>();
+    if (type == "string") check_min_max(static_cast<double>(s.size()), "length");
+    if (shape.contains("enum")) {
+      bool ok = false;
+      for (const auto& e : shape["enum"]) ok |= e.get<std::string>() == s;
+      if (!ok)
+        out.push_back(fmt::format("{}: value '{}' not in enum [{}]", path, s,
+                                  fmt::join(shape["enum"].get<std::vector<std::string>>(), ", ")));
+    }
+  } else if (type == "integer" || type == "long") {
+    if (!v.is_number_integer()) return bad_type("integer");
+    check_min_max(v.get<double>(), "value");
+  } else if (type == "float" || type == "double") {
+    if (!v.is_number()) return bad_type("number");
+    check_min_max(v.get<double>(), "value");
+  } else if (type == "boolean") {
+    if (!v.is_boolean()) return bad_type("boolean");
+  } else if (type == "timestamp") {
+    if (!v.is_number() && !v.is_string()) return bad_type("timestamp");
+  } else {
+    out.push_back(fmt::format("{}: shape type {} not understood by the checker", path, type));
+  }
+}
+
+}  // namespace qecloud::testing

@@ -1,0 +1,33 @@
+#pragma once
+// botocore's service models (service-2.json from the machine's botocore) for the unit tests: the same
+// input checks botocore's ParamValidator makes — required members, types, unknown members, lengths and
+// ranges — plus enums, and the protocol metadata a request must match. Tests fail, never skip, when
+// botocore's data is missing (QECLOUD_BOTOCORE_DATA is found at configure time).
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace qecloud::testing {
+
+class BotocoreModel {
+ public:
+  // The newest API version under <botocore data>/<service>/; throws std::runtime_error when missing.
+  static BotocoreModel load(const std::string& service);
+
+  bool has_operation(const std::string& op) const;
+  std::string protocol() const;
+  std::string api_version() const;
+  std::string target_prefix() const;
+  std::string http_method(const std::string& op) const;
+  std::string request_uri(const std::string& op) const;
+  // Empty when `params` is a valid input of `op`; otherwise one message per problem, naming the path.
+  std::vector<std::string> validate(const std::string& op, const nlohmann::json& params) const;
+
+ private:
+  void check(const nlohmann::json& shape_ref, const nlohmann::json& v, const std::string& path,
+             std::vector<std::string>& out) const;
+  nlohmann::json model_;
+};
+
+}  // namespace qecloud::testing
