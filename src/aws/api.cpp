@@ -213,6 +213,9 @@ nlohmann::json Api::must(const ApiCall& call) {
         fmt::format("AWS refused the credentials ({} {}: {}); check AWS_ACCESS_KEY_ID, AWS_PROFILE or "
                     "the role this runs under",
                     call.service, call.operation, r.error().text()));
+  if (r.error().status == 403 && r.error().code == "Forbidden")  // a HEAD: no body to say why
+    throw Error(fmt::format("AWS {} {}: HTTP 403: refused — the credentials are wrong or lack the permission",
+                            call.service, call.operation));
   throw Error(fmt::format("AWS {} {}: {}", call.service, call.operation, r.error().text()));
 }
 

@@ -55,6 +55,7 @@ LaunchResult launch_nodes(const NodeLaunch& l) {
   auto note = [&](const std::string& s) {
     if (l.on_note) l.on_note(s);
   };
+  StopSignals signals;  // from the start: a SIGTERM while the namespaces are made must still tear them down
   NetnsCluster cluster(l.nodes);
   for (int port : l.forward_ports) cluster.forward_loopback(port);
   std::vector<pid_t> pids(static_cast<std::size_t>(l.nodes), -1);
@@ -82,7 +83,6 @@ LaunchResult launch_nodes(const NodeLaunch& l) {
   }
 
   // Follow the main; its exit status is the job's. Timed faults fire after mpirun has started.
-  StopSignals signals;
   LogFollower follow(fmt::format("{}/node-0.log", l.log_dir));
   std::optional<Clock::time_point> mpirun_started;
   std::vector<bool> fired(l.faults.size(), false);

@@ -1,0 +1,173 @@
+"""integration.awsbatch: the AWS Batch backend end to end, as a user runs it, against moto (auth on) with the
+harness playing Batch's execution plane on network-namespace nodes (needs root).
+
+usage: awsbatch_tests.py QECLOUD_BINARY REPO_DIR
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from batch_harness import BatchHarness  # noqa: E402
+import moto_placement_groups  # noqa: E402
+
+QECLOUD, REPO = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+SILICON = os.path.join(REPO, "examples", "si", "scf.in")
+ENERGY = -15.84473648
+failures = []
+
+
+def check(name, ok, detail=""):
+    print(("PASS " if ok else "FAIL ") + name + ("" if ok else f": {detail}"), flush=True)
+    if not ok:
+        failures.append(name)
+
+
+def write_config(dir, h, subnet=None):
+    with open(os.path.join(dir, "qecloud.toml"), "w") as f:
+        f.write(f"""[aws]
+region = "us-east-1"
+bucket = "qecloud-e2e"
+prefix = "jobs"
+name = "qecloud"
+subnets = ["{subnet or h.subnet}"]
+security_groups = ["{h.security_group}"]
+instance_types = ["c5n.large"]
+max_vcpus = 64
+image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/qecloud:1"
+""")
+
+
+def main():
+    if os.geteuid() != 0:
+        print("FAIL: integration.awsbatch starts network namespaces and needs root")
+        return 1
+    h = BatchHarness(QECLOUD)
+    cwd = tempfile.mkdtemp(prefix="qecloud-awsbatch-", dir="/tmp")
+    home = os.path.join(cwd, "home")
+    os.makedirs(home)
+    env = h.env(QECLOUD_HOME=home)
+
+    def q(*args, env_=None, timeout=300):
+        return subprocess.run([QECLOUD, *args], cwd=cwd, env=env_ or env, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def status(job):
+        r = q("status", job, "--json")
+        return json.loads(r.stdout) if r.returncode == 0 else {"error": r.stderr}
+
+    def wait_final(job, limit=300):
+        deadline = time.time() + limit
+        while time.time() < deadline:
+            s = status(job)
+            if s.get("batch_status") in ("SUCCEEDED", "FAILED"):
+                return s
+            time.sleep(1)
+        return status(job)
+
+    try:
+        # A tutorial placeholder: refused with file:line before any request.
+        write_config(cwd, h, subnet="subnet-2xxxxxxx")
+        before = len(h.requests)
+        r = q("infra", "up")
+        check("placeholder refused", r.returncode == 2 and re.search(r"qecloud.toml:\d+: aws.subnets\[0\]", r.stderr)
+              and len(h.requests) == before, r.stderr + f" requests={h.requests[before:]}")
+        write_config(cwd, h)
+
+        r = q("infra", "up")
+        check("infra up", r.returncode == 0, r.stderr)
+        before = len(h.requests)
+        r = q("infra", "up", "--json")
+        made = [op for op in h.requests[before:] if re.match(r"(?i)(create|register|put|attach|add)", op)
+                or op.startswith("PUT ")]
+        check("infra up twice: no create call", r.returncode == 0 and not made and
+              all(i["state"] == "exists" for i in json.loads(r.stdout)), f"{made} {r.stdout[:500]}")
+
+        bad = os.path.join(cwd, "bad.in")
+        with open(bad, "w") as f:
+            f.write("&control\n calculation = 'scf'\n/\n")
+        before = len(h.requests)
+        r = q("submit", bad, "--backend", "awsbatch", "--nodes", "3")
+        check("invalid input: exit 3, no AWS call", r.returncode == 3 and len(h.requests) == before,
+              f"rc={r.returncode} requests={h.requests[before:]}")
+
+        r = q("submit", SILICON, "--backend", "awsbatch", "--nodes", "3", "--json")
+        sub = json.loads(r.stdout) if r.returncode == 0 else {}
+        check("submit", r.returncode == 0 and sub.get("batch_job_id"), r.stderr)
+        job = sub.get("job_id", "")
+        s = wait_final(job)
+        check("status SUCCEEDED", s.get("batch_status") == "SUCCEEDED" and s.get("state") == "succeeded"
+              and len(s.get("nodes", [])) == 3, json.dumps(s)[:800])
+        r = q("logs", job)
+        check("logs show every node", r.returncode == 0 and all(f"[node {i}]" in r.stdout for i in range(3)),
+              r.stdout[-800:] + r.stderr)
+        out = os.path.join(cwd, "out")
+        r = q("fetch", job, "--to", out)
+        check("fetch", r.returncode == 0 and os.path.exists(os.path.join(out, "pw.out")), r.stdout + r.stderr)
+        r = q("show", job, "--json")
+        e = json.loads(r.stdout).get("results", {}).get("total_energy_ry") if r.returncode == 0 else None
+        check("show: E = -15.84473648 Ry", e is not None and abs(e - ENERGY) < 1e-8, f"{e} {r.stderr}")
+
+        # A node's link goes down mid-run: the job fails with a reason naming it.
+        h.faults = ["link-down:1:1"]
+        r = q("submit", SILICON, "--backend", "awsbatch", "--nodes", "3", "--json")
+        lost = json.loads(r.stdout).get("job_id", "") if r.returncode == 0 else ""
+        s = wait_final(lost, 180)
+        h.faults = []
+        check("node lost: FAILED with a reason", s.get("batch_status") == "FAILED" and s.get("status_reason")
+              and "node 1" in s.get("message", ""), json.dumps(s)[:800])
+
+        # cancel while running
+        r = q("submit", SILICON, "--backend", "awsbatch", "--nodes", "3", "--json")
+        cj = json.loads(r.stdout).get("job_id", "") if r.returncode == 0 else ""
+        for _ in range(100):
+            if status(cj).get("batch_status") == "RUNNING":
+                break
+            time.sleep(0.2)
+        r = q("cancel", cj, "--reason", "user changed their mind")
+        s = wait_final(cj, 120)
+        check("cancel: FAILED with the reason", r.returncode == 0 and s.get("batch_status") == "FAILED"
+              and "user changed their mind" in s.get("status_reason", ""), json.dumps(s)[:800] + r.stderr)
+
+        # A bad credential: a clear error, no secret printed.
+        wrong = dict(env, AWS_SECRET_ACCESS_KEY="not-the-secret-0123456789")
+        r = q("infra", "status", env_=wrong)
+        check("bad credential: clear error", r.returncode != 0 and "credentials" in r.stderr
+              and "not-the-secret" not in r.stderr + r.stdout, r.stderr)
+
+        r = q("infra", "down", "--delete-data")
+        check("infra down", r.returncode == 0, r.stderr)
+        batch, iam, logs = h.client("batch"), h.client("iam"), h.client("logs")
+        left = []
+        left += [c["computeEnvironmentName"] for c in batch.describe_compute_environments()["computeEnvironments"]]
+        left += [q_["jobQueueName"] for q_ in batch.describe_job_queues()["jobQueues"]]
+        left += [d["jobDefinitionName"] for d in batch.describe_job_definitions(status="ACTIVE")["jobDefinitions"]]
+        left += [x["RoleName"] for x in iam.list_roles()["Roles"] if x["RoleName"].startswith("qecloud")]
+        left += [x["InstanceProfileName"] for x in iam.list_instance_profiles()["InstanceProfiles"]]
+        left += [g["GroupName"] for g in moto_placement_groups.groups()]
+        left += [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
+        left += [b["Name"] for b in h.client("s3").list_buckets()["Buckets"]]
+        check("infra down leaves nothing in moto", not left, left)
+    finally:
+        h.close()
+        # A rehearse-nodes killed hard leaves its namespaces; say so, then remove them for the next tests.
+        time.sleep(1)
+        leftover = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        check("no namespace left", not re.search(r"^qc\d+", leftover, re.M), leftover)
+        for name in re.findall(r"^(qc\d+\w*)", leftover, re.M):
+            for pid in subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split():
+                subprocess.run(["kill", "-9", pid])
+            subprocess.run(["ip", "netns", "del", name])
+        shutil.rmtree(cwd, ignore_errors=True)
+        shutil.rmtree(h.work, ignore_errors=True)
+    print(f"{len(failures)} failure(s)" if failures else "all passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

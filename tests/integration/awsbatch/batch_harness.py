@@ -1,0 +1,334 @@
+"""AWS Batch for the tests: moto (5.2.1, the machine's Python) as the control plane, run in this process with
+request authentication on, and our netns cluster as the execution plane.
+
+moto validates and answers Batch, IAM, EC2, Logs and S3 requests but cannot run containers here, and it drops
+what a multi-node job needs. This harness fills exactly those gaps and nothing else:
+  - moto has no EC2 placement groups: moto_placement_groups adds them to its EC2 handler (state only).
+  - moto ignores SubmitJob's nodeOverrides (and retryStrategy): they are read from the request as moto parses
+    it (BatchResponse._get_param) and kept by job id.
+  - moto runs a job's containers with Docker: for multi-node jobs the job's thread instead does what Batch
+    does — node jobs "<id>#<i>" appear in DescribeJobs, `qecloud rehearse-nodes` starts the job definition's
+    command on N network-namespace nodes with exactly Batch's environment (the nodes reach moto's S3 through a
+    forwarded loopback port, as a real job reaches S3 through its VPC), every line a node prints goes to its
+    CloudWatch Logs stream (as the awslogs driver would, through moto's Logs API), and the node and parent
+    jobs end with the nodes' exit codes: the main node's exit ends the job; TerminateJob stops the nodes.
+Real Batch gives the job role's credentials through the ECS container endpoint; here the nodes get the test
+user's keys in their environment.
+"""
+import datetime
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # AWSBatchServiceRole etc. exist on AWS
+os.environ.pop("INITIAL_NO_AUTH_ACTION_COUNT", None)
+
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from moto.batch import models as batch_models  # noqa: E402
+from moto.batch import responses as batch_responses  # noqa: E402
+from moto.moto_api import state_manager  # noqa: E402
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import moto_fixture  # noqa: E402
+import moto_placement_groups  # noqa: E402
+
+
+def operation_of(environ, body):
+    """The AWS operation of a request, from its X-Amz-Target, Action= form field or Batch's /v1/<op> path."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.split(".")[-1]
+    path = environ.get("PATH_INFO", "")
+    if path.startswith("/v1/"):
+        return path[4:]
+    for part in body.split(b"&"):
+        if part.startswith(b"Action="):
+            return part[7:].decode()
+    return f"{environ.get('REQUEST_METHOD')} {path}"
+
+
+class BatchHarness:
+    def __init__(self, qecloud, region="us-east-1"):
+        self.qecloud = os.path.abspath(qecloud)
+        self.region = region
+        self.faults = []        # e.g. ["link-down:1:2"], passed to rehearse-nodes for the next jobs
+        self.requests = []      # every operation moto received, in order (for "no create call" checks)
+        self.node_overrides = {}
+        self.work = tempfile.mkdtemp(prefix="qecloud-batch-", dir="/tmp")
+        self._procs = set()
+        self._lock = threading.Lock()
+        self.port = moto_fixture.free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._install_patches()
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server("127.0.0.1", self.port, self._counting(app), threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self._setup_account()
+
+    # -- moto in this process ------------------------------------------------------------------------------
+    def _counting(self, app):
+        def wrapped(environ, start_response):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            import io
+            environ["wsgi.input"] = io.BytesIO(body)
+            if not environ.get("PATH_INFO", "").startswith("/moto-api"):
+                with self._lock:
+                    self.requests.append(operation_of(environ, body))
+            return app(environ, start_response)
+        return wrapped
+
+    def _install_patches(self):
+        moto_placement_groups.install()
+        # moto 5.2.1 checks a signature against the URL as werkzeug re-quotes it, which decodes %2F in the
+        # query: a ListObjectsV2 whose prefix holds '/' fails for every client (boto3 too). Give its checker
+        # the query in RFC 3986 form, as SigV4 signs it.
+        from urllib.parse import quote, unquote
+        from moto.iam import access_control
+        original_init = access_control.IAMRequestBase.__init__
+
+        def init(self, account_id, method, path, data, body, headers, action):
+            base, sep, query = path.partition("?")
+            if sep:
+                pairs = [p.partition("=") for p in query.split("&")]
+                query = "&".join(quote(unquote(k), safe="-_.~") + e + quote(unquote(v), safe="-_.~")
+                                 for k, e, v in pairs)
+                path = base + "?" + query
+            original_init(self, account_id, method, path, data, body, headers, action)
+
+        access_control.IAMRequestBase.__init__ = init
+        # Statuses are set by the execution plane below, never advanced by reads.
+        state_manager.set_transition(model_name="batch::job", transition={"progression": "manual", "times": 10**9})
+        harness = self
+        original_submit = batch_responses.BatchResponse.submitjob
+
+        def submitjob(self):
+            answer = original_submit(self)
+            job_id = json.loads(answer)["jobId"]
+            harness.node_overrides[job_id] = {"nodeOverrides": self._get_param("nodeOverrides"),
+                                              "retryStrategy": self._get_param("retryStrategy")}
+            return answer
+
+        batch_responses.BatchResponse.submitjob = submitjob
+        original_run = batch_models.Job.run
+
+        def run(job):
+            if job.job_definition.type != "multinode" or "#" in job.job_id:
+                return original_run(job)
+            try:
+                harness._run_job(job)
+            except Exception as e:  # a harness bug must show, not hang the test
+                print(f"harness: job {job.job_id}: {e!r}", file=sys.stderr, flush=True)
+                job.job_stopped_reason = f"harness error: {e}"
+                job._mark_stopped(success=False)
+
+        batch_models.Job.run = run
+
+    def _setup_account(self):
+        admin = dict(aws_access_key_id="setup", aws_secret_access_key="setup", region_name=self.region,
+                     endpoint_url=self.endpoint)
+        iam = boto3.client("iam", **admin)
+        iam.create_user(UserName="qecloud-test")
+        iam.put_user_policy(UserName="qecloud-test", PolicyName="all", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        key = iam.create_access_key(UserName="qecloud-test")["AccessKey"]
+        self.key_id, self.secret = key["AccessKeyId"], key["SecretAccessKey"]
+        # The user's own network, which qecloud.toml names.
+        ec2 = boto3.client("ec2", **admin)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        self.subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        self.security_group = ec2.create_security_group(GroupName="mpi", Description="MPI nodes",
+                                                        VpcId=vpc)["GroupId"]
+        req = urllib.request.Request(self.endpoint + "/moto-api/reset-auth", data=b"0", method="POST",
+                                     headers={"Content-Type": "text/plain"})
+        urllib.request.urlopen(req, timeout=10).read()
+        with self._lock:
+            self.requests.clear()
+
+    def env(self, **extra):
+        e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        e.update(AWS_ACCESS_KEY_ID=self.key_id, AWS_SECRET_ACCESS_KEY=self.secret, AWS_REGION=self.region,
+                 AWS_ENDPOINT_URL=self.endpoint, AWS_EC2_METADATA_DISABLED="true")
+        e.update(extra)
+        return e
+
+    def client(self, service):
+        return boto3.client(service, aws_access_key_id=self.key_id, aws_secret_access_key=self.secret,
+                            region_name=self.region, endpoint_url=self.endpoint,
+                            config=Config(retries={"max_attempts": 1}))
+
+    # -- the execution plane ---------------------------------------------------------------------------------
+    def _run_job(self, job):
+        deadline = time.time() + 10
+        while job.job_id not in self.node_overrides and time.time() < deadline:
+            time.sleep(0.02)
+        overrides = (self.node_overrides.get(job.job_id) or {}).get("nodeOverrides") or {}
+        props = job.job_definition.node_properties
+        nodes = int(overrides.get("numNodes", props["numNodes"]))
+        per_node = [self._container_for(props, overrides, i, nodes) for i in range(nodes)]
+        main = per_node[0]
+        options = (main.get("logConfiguration") or {}).get("options") or {}
+        group = options.get("awslogs-group", "/aws/batch/job")
+        prefix = options.get("awslogs-stream-prefix", job.job_definition.name)
+
+        now = datetime.datetime.now
+        job.status = "RUNNABLE"
+        time.sleep(0.2)
+        job.status = "STARTING"
+        job.job_started_at = now()
+        node_jobs, streams = [], []
+        for i in range(nodes):
+            nj = batch_models.Job(job.job_name, job.job_definition, job.job_queue, job.backend,
+                                  log_backend=job._log_backend, container_overrides={},
+                                  eks_properties_override=None, depends_on=None, parameters=None,
+                                  all_jobs=job.all_jobs, timeout=None, array_properties={},
+                                  provided_job_id=f"{job.job_id}#{i}")
+            stream = f"{prefix}/default/{uuid.uuid4().hex}"
+            nj.status = "RUNNING"
+            nj.job_started_at = now()
+            nj.log_stream_name = stream
+            nj._start_attempt()
+            job.backend._jobs[nj.job_id] = nj
+            node_jobs.append(nj)
+            streams.append(stream)
+        job.log_stream_name = streams[0]
+        job._start_attempt()
+        job.status = "RUNNING"
+
+        work = tempfile.mkdtemp(prefix="job-", dir=self.work)
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin", "HOME": "/root",
+               "AWS_REGION": self.region, "AWS_ACCESS_KEY_ID": self.key_id,
+               "AWS_SECRET_ACCESS_KEY": self.secret, "AWS_ENDPOINT_URL_S3": self.endpoint,
+               "AWS_EC2_METADATA_DISABLED": "true", "QECLOUD_AGENT_SLOTS": "1",
+               "QECLOUD_AGENT_OVERSUBSCRIBED": "1", "QECLOUD_JOIN_TIMEOUT": "30",
+               "QECLOUD_AGENT_WORK": "/tmp/qecloud-agent"}
+        node_env = {}
+        for i, c in enumerate(per_node):
+            node_env[str(i)] = {e["name"]: e["value"] for e in c.get("environment", [])}
+        command = list(main.get("command") or ["qecloud", "agent"])
+        if command[0] == "qecloud":
+            command[0] = self.qecloud
+        spec = {"job_id": job.job_id, "nodes": nodes, "command": command, "environment": env,
+                "node_environment": node_env, "log_dir": work, "forward_ports": [self.port],
+                "faults": list(self.faults)}
+        spec_path = os.path.join(work, "spec.json")
+        with open(spec_path, "w") as f:
+            json.dump(spec, f)
+        proc = subprocess.Popen([self.qecloud, "rehearse-nodes", "--spec", spec_path], stdout=subprocess.PIPE,
+                                stderr=open(os.path.join(work, "rehearse.err"), "w"), start_new_session=True)
+        with self._lock:
+            self._procs.add(proc)
+        exits = {}
+        started = []
+
+        def read_events():
+            for line in proc.stdout:
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    continue
+                if ev.get("event") == "started":
+                    started.append(ev["node"])
+                if ev.get("event") == "exit":
+                    exits[ev["node"]] = ev["code"]
+
+        reader = threading.Thread(target=read_events, daemon=True)
+        reader.start()
+        logs = self.client("logs")
+        offsets = [0] * nodes
+        for s in streams:
+            logs.create_log_stream(logGroupName=group, logStreamName=s)
+        terminated_at = None
+        while True:
+            self._ship_logs(logs, group, streams, work, offsets)
+            if proc.poll() is not None:
+                break
+            # TerminateJob: Batch stops the containers (once they exist: rehearse-nodes has said "started")
+            if job.stop and terminated_at is None and started:
+                terminated_at = time.time()
+                os.killpg(proc.pid, signal.SIGTERM)
+            if terminated_at and time.time() - terminated_at > 30:
+                os.killpg(proc.pid, signal.SIGKILL)
+            time.sleep(0.3)
+        reader.join(5)
+        self._ship_logs(logs, group, streams, work, offsets)
+        with self._lock:
+            self._procs.discard(proc)
+        main_code = exits.get(0, proc.returncode if proc.returncode >= 0 else 128 - proc.returncode)
+        for i, nj in enumerate(node_jobs):
+            code = exits.get(i, 137)
+            nj.exit_code = code
+            if code != 0:
+                nj.job_stopped_reason = "Essential container in task exited"
+            nj._mark_stopped(success=code == 0)
+        job.exit_code = main_code
+        if not job.stop and main_code != 0:
+            job.job_stopped_reason = "Essential container in task exited"
+        job._mark_stopped(success=main_code == 0 and not job.stop)
+
+    @staticmethod
+    def _container_for(props, overrides, index, nodes):
+        """The container node `index` runs: the job definition's range for it, then the overrides' (AWS's
+        "start:end" ranges, either end open)."""
+        def covers(target):
+            start, _, end = target.partition(":")
+            lo = int(start) if start else 0
+            hi = int(end) if end else nodes - 1
+            return lo <= index <= hi
+        container = {}
+        for r in props.get("nodeRangeProperties", []):
+            if covers(r["targetNodes"]):
+                container = json.loads(json.dumps(r.get("container", {})))
+        for o in overrides.get("nodePropertyOverrides", []) or []:
+            if not covers(o["targetNodes"]):
+                continue
+            co = o.get("containerOverrides", {})
+            if "environment" in co:
+                env = {e["name"]: e["value"] for e in container.get("environment", [])}
+                env.update({e["name"]: e["value"] for e in co["environment"]})
+                container["environment"] = [{"name": k, "value": v} for k, v in env.items()]
+            for k in ("command", "instanceType", "vcpus", "memory"):
+                if k in co:
+                    container[k] = co[k]
+        return container
+
+    @staticmethod
+    def _ship_logs(logs, group, streams, work, offsets):
+        for i, stream in enumerate(streams):
+            path = os.path.join(work, f"node-{i}.log")
+            if not os.path.exists(path):
+                continue
+            with open(path, "rb") as f:
+                f.seek(offsets[i])
+                data = f.read()
+            end = data.rfind(b"\n")
+            if end < 0:
+                continue
+            offsets[i] += end + 1
+            lines = data[:end].decode("utf-8", "replace").split("\n")
+            stamp = int(time.time() * 1000)
+            events = [{"timestamp": stamp, "message": line} for line in lines if line]
+            for k in range(0, len(events), 1000):
+                logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events[k:k + 1000])
+
+    def close(self):
+        with self._lock:
+            procs = list(self._procs)
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._server.shutdown()
