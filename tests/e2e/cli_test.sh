@@ -55,5 +55,28 @@ check "agent exec to no agent exits 255, as ssh does" eval 'rc 255 && err_has "n
 run run "$src/examples/si/scf.in" --nodes 2 --ranks 2
 check "--nodes with --ranks is refused" eval 'rc 2 && err_has "with --nodes"'
 
+# AWS Batch commands without AWS: configuration errors come before any call.
+export QECLOUD_HOME="$work/home"; mkdir -p "$QECLOUD_HOME"
+(cd "$work" && run infra up)
+check "infra without qecloud.toml says what is needed" eval 'rc 2 && err_has "no qecloud.toml" && err_has "[aws]"'
+cat >"$work/qecloud.toml" <<'TOML'
+[aws]
+region = "us-east-2"
+bucket = "bucket-xxxxxxxxx"
+subnets = ["subnet-0a1b2c3d"]
+security_groups = ["sg-0a1b2c3d"]
+instance_types = ["c5n.18xlarge"]
+image = "1.dkr.ecr.us-east-2.amazonaws.com/qecloud:1"
+TOML
+(cd "$work" && run infra status)
+check "a tutorial placeholder is refused with file:line" eval 'rc 2 && err_has "qecloud.toml:3: aws.bucket: '"'"'bucket-xxxxxxxxx'"'"' is a placeholder"'
+(cd "$work" && run submit "$src/examples/si/scf.in" --nodes 3 --timeout 2fortnights)
+check "submit refuses a bad --timeout" eval 'rc 2 && err_has "--timeout"'
+(cd "$work" && run submit "$src/examples/si/scf.in" --backend slurm --nodes 2)
+check "submit names the backends it has" eval 'rc 2 && err_has "only awsbatch"'
+run status 20200101-000000-0000 --config "$work/qecloud.toml"
+check "status of an unknown job" eval '! rc 0'
+unset QECLOUD_HOME
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
