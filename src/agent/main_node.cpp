@@ -68,6 +68,16 @@ std::string hostname() {
   return buf;
 }
 
+// The peak resident memory of this process image (VmHWM: unlike getrusage's maxrss it starts again at exec,
+// so it does not count the pages of whoever forked us). 0 when /proc cannot say.
+double peak_rss_mib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
+  return 0;
+}
+
 int slots_of(const AgentSettings& s) {
   return s.slots > 0 ? s.slots : detect_topology().physical_cores;
 }
@@ -128,6 +138,7 @@ int run_main(const NodeEnv& node, const AgentSettings& s, const Log& log, bool d
   std::unique_ptr<storage::ObjectStore> store;
   fs::path save_dir;  // <outdir>/<prefix>.save once the input is known
   auto finish = [&](int code) {
+    tee(fmt::format("peak resident memory {:.1f} MiB", peak_rss_mib()));
     report.exit_code = code;
     std::ofstream(work / "agent.json") << json_text(report.to_json()) << '\n';
     log_file.flush();

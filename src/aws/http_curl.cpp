@@ -1,5 +1,7 @@
 // libcurl behind HttpClient. One easy handle per thread (thread_local), so keep-alive connections are reused
-// by the same worker; curl_global_init runs once, before any thread starts a transfer.
+// by the same worker; curl_global_init runs once, before any thread starts a transfer. libcurl is loaded when
+// the first client is made (core/dynamic_library.hpp), not at start: commands that never talk HTTP, the node
+// agent among them, do not carry it.
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -9,14 +11,38 @@
 #include <fmt/format.h>
 
 #include "aws/http.hpp"
+#include "core/dynamic_library.hpp"
 #include "core/error.hpp"
 
 namespace qecloud::aws {
 namespace {
 
+#define QECLOUD_CURL_FUNCTIONS(X)                                                                    \
+  X(curl_global_init)                                                                                \
+  X(curl_easy_init) X(curl_easy_cleanup) X(curl_easy_reset) X(curl_easy_setopt) X(curl_easy_perform) \
+      X(curl_easy_getinfo) X(curl_easy_strerror) X(curl_slist_append) X(curl_slist_free_all)
+
+struct CurlApi {
+  QECLOUD_CURL_FUNCTIONS(QECLOUD_DL_FIELD)
+};
+
+// Throws qecloud::Error (naming libcurl and why) when it cannot be loaded.
+const CurlApi& curl() {
+  static const CurlApi api = [] {
+    const auto& lib =
+        DynamicLibrary::open("libcurl.so.4", "HTTP for s3:// stores and AWS; Debian package libcurl4");
+    CurlApi a;
+#define QECLOUD_CURL_LOAD(f) QECLOUD_DL_LOAD(lib, a, f)
+    QECLOUD_CURL_FUNCTIONS(QECLOUD_CURL_LOAD)
+#undef QECLOUD_CURL_LOAD
+    return a;
+  }();
+  return api;
+}
+
 struct Easy {
-  CURL* h = curl_easy_init();
-  ~Easy() { curl_easy_cleanup(h); }
+  CURL* h = curl().curl_easy_init();
+  ~Easy() { curl().curl_easy_cleanup(h); }
 };
 
 struct Transfer {
@@ -103,52 +129,53 @@ std::string host_of(const std::string& url) {
 class CurlClient : public HttpClient {
  public:
   CurlClient() {
+    curl();  // loads libcurl now: a missing library is an error here, not in a worker thread
     static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    std::call_once(once, [] { curl().curl_global_init(CURL_GLOBAL_DEFAULT); });
   }
 
   Expected<HttpResponse, HttpError> send(HttpRequest& req, const HttpTimeouts& to) override {
     thread_local Easy easy;
     CURL* h = easy.h;
     if (!h) return unexpected(HttpError{HttpError::Kind::kOther, "libcurl: cannot create a handle"});
-    curl_easy_reset(h);
+    curl().curl_easy_reset(h);
     HttpResponse resp;
     Transfer t{&req, &resp};
     if (req.before_attempt) req.before_attempt();
 
     curl_slist* hs = nullptr;
-    for (const auto& [n, v] : req.headers) hs = curl_slist_append(hs, (n + ": " + v).c_str());
-    hs = curl_slist_append(hs, "Expect:");  // no 100-continue round trip
-    hs = curl_slist_append(hs, "Accept:");
-    curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(to.connect.count()));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(to.operation.count()));
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(to.stall.count()));
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
-    curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
+    for (const auto& [n, v] : req.headers) hs = curl().curl_slist_append(hs, (n + ": " + v).c_str());
+    hs = curl().curl_slist_append(hs, "Expect:");  // no 100-continue round trip
+    hs = curl().curl_slist_append(hs, "Accept:");
+    curl().curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
+    curl().curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
+    curl().curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl().curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(to.connect.count()));
+    curl().curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(to.operation.count()));
+    curl().curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl().curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(to.stall.count()));
+    curl().curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+    curl().curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl().curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+    curl().curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
+    curl().curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
 
     const bool has_body = req.body_size || !req.body.empty() || req.method == "PUT" || req.method == "POST";
     const curl_off_t size =
         req.body_size ? static_cast<curl_off_t>(*req.body_size) : static_cast<curl_off_t>(req.body.size());
     if (req.method == "HEAD") {
-      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+      curl().curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (has_body && req.method != "GET" && req.method != "DELETE") {
-      curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-      curl_easy_setopt(h, CURLOPT_READDATA, &t);
-      curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, size);
-      if (req.method != "PUT") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+      curl().curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+      curl().curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+      curl().curl_easy_setopt(h, CURLOPT_READDATA, &t);
+      curl().curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, size);
+      if (req.method != "PUT") curl().curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
     } else if (req.method != "GET") {
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+      curl().curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
     }
     // The status line is read as it arrives: the body goes to the sink only when it is a 2xx.
-    curl_easy_setopt(
+    curl().curl_easy_setopt(
         h, CURLOPT_HEADERFUNCTION, +[](char* d, std::size_t s, std::size_t n, void* u) {
           auto* tr = static_cast<Transfer*>(u);
           std::string_view line(d, s * n);
@@ -160,15 +187,15 @@ class CurlClient : public HttpClient {
           return on_header(d, s, n, u);
         });
 
-    CURLcode rc = curl_easy_perform(h);
-    curl_slist_free_all(hs);
+    CURLcode rc = curl().curl_easy_perform(h);
+    curl().curl_slist_free_all(hs);
     if (rc != CURLE_OK) {
       if (t.sink_refused) return unexpected(HttpError{HttpError::Kind::kAborted, "the download was aborted"});
       if (t.reader_aborted) return unexpected(HttpError{HttpError::Kind::kAborted, "the upload was aborted"});
       return unexpected(
-          HttpError{kind_of(rc), fmt::format("{}: {}", host_of(req.url), curl_easy_strerror(rc))});
+          HttpError{kind_of(rc), fmt::format("{}: {}", host_of(req.url), curl().curl_easy_strerror(rc))});
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
+    curl().curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
     return resp;
   }
 };
