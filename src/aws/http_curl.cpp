@@ -17,28 +17,15 @@
 namespace qecloud::aws {
 namespace {
 
-#define QECLOUD_CURL_FUNCTIONS(X)                                                                    \
-  X(curl_global_init)                                                                                \
-  X(curl_easy_init) X(curl_easy_cleanup) X(curl_easy_reset) X(curl_easy_setopt) X(curl_easy_perform) \
-      X(curl_easy_getinfo) X(curl_easy_strerror) X(curl_slist_append) X(curl_slist_free_all)
-
-struct CurlApi {
-  QECLOUD_CURL_FUNCTIONS(QECLOUD_DL_FIELD)
-};
+#define QECLOUD_CURL_FUNCTIONS(X)                                                                       \
+  X(curl_global_init)                                                                                   \
+  X(curl_easy_init)                                                                                     \
+  X(curl_easy_cleanup) X(curl_easy_reset) X(curl_easy_setopt) X(curl_easy_perform) X(curl_easy_getinfo) \
+      X(curl_easy_strerror) X(curl_slist_append) X(curl_slist_free_all)
 
 // Throws qecloud::Error (naming libcurl and why) when it cannot be loaded.
-const CurlApi& curl() {
-  static const CurlApi api = [] {
-    const auto& lib =
-        DynamicLibrary::open("libcurl.so.4", "HTTP for s3:// stores and AWS; Debian package libcurl4");
-    CurlApi a;
-#define QECLOUD_CURL_LOAD(f) QECLOUD_DL_LOAD(lib, a, f)
-    QECLOUD_CURL_FUNCTIONS(QECLOUD_CURL_LOAD)
-#undef QECLOUD_CURL_LOAD
-    return a;
-  }();
-  return api;
-}
+QECLOUD_DL_API(CurlApi, curl, "libcurl.so.4", "HTTP for s3:// stores and AWS; Debian package libcurl4",
+               QECLOUD_CURL_FUNCTIONS)
 
 struct Easy {
   CURL* h = curl().curl_easy_init();

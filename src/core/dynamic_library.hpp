@@ -4,9 +4,9 @@
 // agent and most commands never need them, so they are loaded only by the code that does (aws/http_curl.cpp,
 // report/scf_plot.cpp), through a table of function pointers declared from the library's own header:
 //
-//   #define MY_FUNCTIONS(X) X(curl_easy_init) X(curl_easy_cleanup)
-//   struct CurlApi { MY_FUNCTIONS(QECLOUD_DL_FIELD) };
-//   ... QECLOUD_DL_LOAD(lib, api, curl_easy_init) ...
+//   #define CURL_FUNCTIONS(X) X(curl_easy_init) X(curl_easy_cleanup)
+//   QECLOUD_DL_API(CurlApi, curl, "libcurl.so.4", "HTTP", CURL_FUNCTIONS)
+//   ... curl().curl_easy_init() ...   // loads the library at the first call; throws if it cannot
 #include <string>
 
 namespace qecloud {
@@ -28,4 +28,19 @@ class DynamicLibrary {
 }  // namespace qecloud
 
 #define QECLOUD_DL_FIELD(f) decltype(&::f) f = nullptr;
-#define QECLOUD_DL_LOAD(lib, api, f) (api).f = reinterpret_cast<decltype(&::f)>((lib).symbol(#f));
+#define QECLOUD_DL_LOAD(f) api.f = reinterpret_cast<decltype(&::f)>(lib.symbol(#f));
+// Defines `struct Type` (one pointer per function in LIST, typed from the library's header) and
+// `const Type& accessor()`, which loads `soname` and every function once, at its first call.
+#define QECLOUD_DL_API(Type, accessor, soname, purpose, LIST)             \
+  struct Type {                                                           \
+    LIST(QECLOUD_DL_FIELD)                                                \
+  };                                                                      \
+  const Type& accessor() {                                                \
+    static const Type loaded = [] {                                       \
+      const auto& lib = ::qecloud::DynamicLibrary::open(soname, purpose); \
+      Type api;                                                           \
+      LIST(QECLOUD_DL_LOAD)                                               \
+      return api;                                                         \
+    }();                                                                  \
+    return loaded;                                                        \
+  }

@@ -15,31 +15,19 @@
 namespace qecloud::report {
 namespace {
 
-#define QECLOUD_CAIRO_FUNCTIONS(X)                                                                      \
-  X(cairo_arc)                                                                                          \
-  X(cairo_create) X(cairo_destroy) X(cairo_fill) X(cairo_image_surface_create) X(cairo_line_to)         \
-      X(cairo_move_to) X(cairo_paint) X(cairo_rectangle) X(cairo_restore) X(cairo_rotate) X(cairo_save) \
-          X(cairo_select_font_face) X(cairo_set_dash) X(cairo_set_font_size) X(cairo_set_line_width)    \
-              X(cairo_set_source_rgb) X(cairo_show_text) X(cairo_status_to_string) X(cairo_stroke)      \
-                  X(cairo_surface_destroy) X(cairo_surface_finish) X(cairo_surface_flush)               \
+#define QECLOUD_CAIRO_FUNCTIONS(X)                                                                   \
+  X(cairo_arc)                                                                                       \
+  X(cairo_create)                                                                                    \
+  X(cairo_destroy) X(cairo_fill) X(cairo_image_surface_create) X(cairo_line_to) X(cairo_move_to)     \
+      X(cairo_paint) X(cairo_rectangle) X(cairo_restore) X(cairo_rotate) X(cairo_save)               \
+          X(cairo_select_font_face) X(cairo_set_dash) X(cairo_set_font_size) X(cairo_set_line_width) \
+              X(cairo_set_source_rgb) X(cairo_show_text) X(cairo_status_to_string) X(cairo_stroke)   \
+                  X(cairo_surface_destroy) X(cairo_surface_finish) X(cairo_surface_flush)            \
                       X(cairo_surface_status) X(cairo_surface_write_to_png) X(cairo_svg_surface_create)
 
-struct CairoApi {
-  QECLOUD_CAIRO_FUNCTIONS(QECLOUD_DL_FIELD)
-};
-
 // cairo is loaded the first time a plot is drawn, not at start (see core/dynamic_library.hpp).
-const CairoApi& cairo() {
-  static const CairoApi api = [] {
-    const auto& lib = DynamicLibrary::open("libcairo.so.2", "SCF plots (--plot); Debian package libcairo2");
-    CairoApi a;
-#define QECLOUD_CAIRO_LOAD(f) QECLOUD_DL_LOAD(lib, a, f)
-    QECLOUD_CAIRO_FUNCTIONS(QECLOUD_CAIRO_LOAD)
-#undef QECLOUD_CAIRO_LOAD
-    return a;
-  }();
-  return api;
-}
+QECLOUD_DL_API(CairoApi, cairo, "libcairo.so.2", "SCF plots (--plot); Debian package libcairo2",
+               QECLOUD_CAIRO_FUNCTIONS)
 
 constexpr double kWidth = 720, kHeight = 460;
 constexpr double kLeft = 80, kRight = 30, kTop = 50, kBottom = 60;
