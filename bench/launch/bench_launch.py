@@ -167,7 +167,7 @@ def round_seed(tmp, ssh_dir, ssh):
     child_script = (f"/usr/sbin/sshd -D -f {ssh_dir}/sshd{{i}}.conf & "
                     f"until {ssh} {main} 'echo {{addr}} >> {hostfile}'; do sleep 1; done; wait")
     t_launch = time.monotonic()
-    procs = [subprocess.Popen(["ip", "netns", "exec", SEED_NS[0], "bash", "-c", main_script],
+    procs = [subprocess.Popen(["ip", "netns", "exec", SEED_NS[0], "bash", "-c", main_script], cwd=work,
                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     for i in range(1, NODES):
         procs.append(subprocess.Popen(["ip", "netns", "exec", SEED_NS[i], "bash", "-c",
@@ -199,7 +199,7 @@ def round_plain_ssh(tmp, ssh_dir, ssh):
     t0 = time.monotonic()
     with open(f"{work}/pw.out", "w") as out:
         mpirun = subprocess.Popen(["ip", "netns", "exec", SEED_NS[0], *mpirun_cmd(ssh, hostfile, work)],
-                                  stdout=out, stderr=subprocess.DEVNULL, start_new_session=True)
+                                  stdout=out, stderr=subprocess.DEVNULL, start_new_session=True, cwd=work)
         _, t1 = watch(lambda: SEED_NS, lambda p: True)
         mpirun.wait(timeout=300)
     for d in daemons:
