@@ -43,16 +43,29 @@ struct JobReport {
   qe::Layout layout;
   std::vector<PeerInfo> nodes;
   qe::Results results;
-  nlohmann::json to_json() const {
-    nlohmann::json n = nlohmann::json::array();
-    for (const auto& p : nodes)
-      n.push_back({{"node", p.node}, {"address", p.address}, {"hostname", p.hostname}, {"slots", p.slots}});
+  // Without the node list, which write() streams one node at a time: for a thousand nodes a whole JSON tree
+  // would cost the main about 1 MiB, a tenth of its memory.
+  nlohmann::json summary() const {
     return {{"state", state},
             {"exit_code", exit_code},
             {"message", message},
             {"layout", {{"nodes", layout.nodes}, {"ranks", layout.ranks}, {"pools", layout.pools}}},
-            {"node_list", n},
             {"results", qe::to_json(results)}};
+  }
+  void write(const fs::path& path) const {
+    std::string text = json_text(summary());  // "{\n  …\n}"
+    text.erase(text.rfind('}'));
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    std::ofstream out(path);
+    out << text << ",\n  \"node_list\": [";
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const auto& p = nodes[i];
+      out << (i ? ",\n    " : "\n    ")
+          << json_text(
+                 {{"node", p.node}, {"address", p.address}, {"hostname", p.hostname}, {"slots", p.slots}},
+                 -1);
+    }
+    out << (nodes.empty() ? "]\n}\n" : "\n  ]\n}\n");
   }
 };
 
@@ -138,9 +151,8 @@ int run_main(const NodeEnv& node, const AgentSettings& s, const Log& log, bool d
   std::unique_ptr<storage::ObjectStore> store;
   fs::path save_dir;  // <outdir>/<prefix>.save once the input is known
   auto finish = [&](int code) {
-    tee(fmt::format("peak resident memory {:.1f} MiB", peak_rss_mib()));
     report.exit_code = code;
-    std::ofstream(work / "agent.json") << json_text(report.to_json()) << '\n';
+    report.write(work / "agent.json");
     log_file.flush();
     if (store) {
       store_outputs(*store, s.store_job, work, save_dir, tee);
@@ -151,6 +163,8 @@ int run_main(const NodeEnv& node, const AgentSettings& s, const Log& log, bool d
       }
     }
     rv.finish(code);
+    // Last, so that it is the peak of the whole run (the stored log ends just before it).
+    tee(fmt::format("peak resident memory {:.1f} MiB", peak_rss_mib()));
     return code;
   };
 

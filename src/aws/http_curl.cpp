@@ -17,11 +17,20 @@
 namespace qecloud::aws {
 namespace {
 
-#define QECLOUD_CURL_FUNCTIONS(X)                                                                       \
-  X(curl_global_init)                                                                                   \
-  X(curl_easy_init)                                                                                     \
-  X(curl_easy_cleanup) X(curl_easy_reset) X(curl_easy_setopt) X(curl_easy_perform) X(curl_easy_getinfo) \
-      X(curl_easy_strerror) X(curl_slist_append) X(curl_slist_free_all)
+// One name per line; clang-format 14 reflows X-macro lists differently on every pass.
+// clang-format off
+#define QECLOUD_CURL_FUNCTIONS(X) \
+  X(curl_global_init)             \
+  X(curl_easy_init)               \
+  X(curl_easy_cleanup)            \
+  X(curl_easy_reset)              \
+  X(curl_easy_setopt)             \
+  X(curl_easy_perform)            \
+  X(curl_easy_getinfo)            \
+  X(curl_easy_strerror)           \
+  X(curl_slist_append)            \
+  X(curl_slist_free_all)
+// clang-format on
 
 // Throws qecloud::Error (naming libcurl and why) when it cannot be loaded.
 QECLOUD_DL_API(CurlApi, curl, "libcurl.so.4", "HTTP for s3:// stores and AWS; Debian package libcurl4",

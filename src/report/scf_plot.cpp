@@ -15,15 +15,36 @@
 namespace qecloud::report {
 namespace {
 
-#define QECLOUD_CAIRO_FUNCTIONS(X)                                                                   \
-  X(cairo_arc)                                                                                       \
-  X(cairo_create)                                                                                    \
-  X(cairo_destroy) X(cairo_fill) X(cairo_image_surface_create) X(cairo_line_to) X(cairo_move_to)     \
-      X(cairo_paint) X(cairo_rectangle) X(cairo_restore) X(cairo_rotate) X(cairo_save)               \
-          X(cairo_select_font_face) X(cairo_set_dash) X(cairo_set_font_size) X(cairo_set_line_width) \
-              X(cairo_set_source_rgb) X(cairo_show_text) X(cairo_status_to_string) X(cairo_stroke)   \
-                  X(cairo_surface_destroy) X(cairo_surface_finish) X(cairo_surface_flush)            \
-                      X(cairo_surface_status) X(cairo_surface_write_to_png) X(cairo_svg_surface_create)
+// One name per line; clang-format 14 reflows X-macro lists differently on every pass.
+// clang-format off
+#define QECLOUD_CAIRO_FUNCTIONS(X) \
+  X(cairo_arc)                     \
+  X(cairo_create)                  \
+  X(cairo_destroy)                 \
+  X(cairo_fill)                    \
+  X(cairo_image_surface_create)    \
+  X(cairo_line_to)                 \
+  X(cairo_move_to)                 \
+  X(cairo_paint)                   \
+  X(cairo_rectangle)               \
+  X(cairo_restore)                 \
+  X(cairo_rotate)                  \
+  X(cairo_save)                    \
+  X(cairo_select_font_face)        \
+  X(cairo_set_dash)                \
+  X(cairo_set_font_size)           \
+  X(cairo_set_line_width)          \
+  X(cairo_set_source_rgb)          \
+  X(cairo_show_text)               \
+  X(cairo_status_to_string)        \
+  X(cairo_stroke)                  \
+  X(cairo_surface_destroy)         \
+  X(cairo_surface_finish)          \
+  X(cairo_surface_flush)           \
+  X(cairo_surface_status)          \
+  X(cairo_surface_write_to_png)    \
+  X(cairo_svg_surface_create)
+// clang-format on
 
 // cairo is loaded the first time a plot is drawn, not at start (see core/dynamic_library.hpp).
 QECLOUD_DL_API(CairoApi, cairo, "libcairo.so.2", "SCF plots (--plot); Debian package libcairo2",
@@ -66,13 +87,14 @@ void draw(cairo_t* cr, const std::vector<ScfSeries>& series, std::optional<doubl
   // Decade grid lines and labels.
   cairo().cairo_set_font_size(cr, 11);
   cairo().cairo_set_line_width(cr, 1);
-  for (double d = ax.y_lo; d <= ax.y_hi; d += 1) {
+  // y_lo and y_hi are whole decades (floor/ceil of log10).
+  for (int d = static_cast<int>(ax.y_lo); d <= static_cast<int>(ax.y_hi); ++d) {
     double y = ax.py(std::pow(10.0, d));
     cairo().cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
     cairo().cairo_move_to(cr, kLeft, y), cairo().cairo_line_to(cr, kWidth - kRight, y),
         cairo().cairo_stroke(cr);
     cairo().cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-    std::string label = fmt::format("1e{}", static_cast<int>(d));
+    std::string label = fmt::format("1e{}", d);
     cairo().cairo_move_to(cr, kLeft - 42, y + 4), cairo().cairo_show_text(cr, label.c_str());
   }
   const size_t step = std::max<size_t>(1, n / 12);
