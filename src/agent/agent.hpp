@@ -8,17 +8,18 @@
 #include <string>
 
 #include "agent/node_env.hpp"
+#include "job/node_contract.hpp"
 
 namespace qecloud::agent {
 
 using Log = std::function<void(const std::string&)>;
 
 // The main node. Returns the job's exit code (kExit*); never throws for a failed job.
-int run_main(const NodeEnv& node, const AgentSettings& settings, const Log& log, bool dry_run);
+int run_main(const NodeEnv& node, const NodeContract& settings, const Log& log, bool dry_run);
 // A child node. Returns 0 when the main ended the job, 1 when the main was lost or never answered.
-int run_child(const NodeEnv& node, const AgentSettings& settings, const Log& log);
+int run_child(const NodeEnv& node, const NodeContract& settings, const Log& log);
 // OpenMPI's plm_rsh_agent: runs `command` (one shell command line) on `host`'s agent, relays its output and
 // returns its exit status (255 when the agent cannot be reached or goes silent, as ssh does).
-int run_exec(const std::string& host, const std::string& command, const AgentSettings& settings);
+int run_exec(const std::string& host, const std::string& command, const NodeContract& settings);
 
 }  // namespace qecloud::agent

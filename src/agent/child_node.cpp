@@ -2,7 +2,6 @@
 // orted) as ssh would, and leave — killing what it started — when the main ends the job or is gone.
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,11 +20,12 @@
 
 #include "agent/agent.hpp"
 #include "agent/wire.hpp"
+#include "core/crypto.hpp"
 #include "core/error.hpp"
+#include "core/process.hpp"
 #include "core/stop_signals.hpp"
 #include "core/topology.hpp"
 
-extern char** environ;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -60,53 +60,22 @@ class SessionGroups {
   std::set<pid_t> groups_;
 };
 
-// Starts `/bin/sh -c command` in its own process group, stdin from /dev/null, stdout/stderr into pipes.
+// Starts `/bin/sh -c command` (as sshd would) in its own process group, stdout/stderr into the given pipes,
+// without the job's secret in its environment (OpenMPI's daemon and the ranks do not need it).
 pid_t spawn_shell(const std::string& command, const std::string& cwd, int out_fd, int err_fd) {
-  std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view kv(*e);
-    if (kv.starts_with("QECLOUD_JOB_SECRET=")) continue;  // the daemon does not need it
-    env.emplace_back(kv);
-  }
-  if (::geteuid() == 0) {  // a container runs as root; OpenMPI asks for both to agree to that
-    env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT=1");
-    env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1");
-  }
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
-  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t defaults, none;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  sigaddset(&defaults, SIGPIPE);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  std::string sh = "/bin/sh", dash_c = "-c", cmd = command;
-  char* argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw Error(std::string("cannot start /bin/sh: ") + std::strerror(rc));
-  return pid;
+  SpawnOptions o;
+  o.argv = {"/bin/sh", "-c", command};
+  o.cwd = cwd;
+  o.env_remove = {node_var::kSecret};
+  if (::geteuid() == 0)  // a container runs as root; OpenMPI asks for both to agree to that
+    o.env_overrides = {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}};
+  return spawn(o, out_fd, err_fd);
 }
 
 // One launcher connection: authenticate, run the command, relay its output and exit status. The client
 // (`qecloud agent exec` under mpirun) and this side ping each other; when the client goes silent or away,
 // the command's process group is killed — nothing outlives the job on this node.
-void serve_exec(int fd, const AgentSettings& s, const std::string& cwd, SessionGroups& groups,
+void serve_exec(int fd, const NodeContract& s, const std::string& cwd, SessionGroups& groups,
                 const Log& log) {
   const std::string peer = peer_address(fd);
   std::string nonce = random_bytes(kNonceSize);
@@ -207,9 +176,9 @@ std::string hostname() {
 
 }  // namespace
 
-int run_child(const NodeEnv& node, const AgentSettings& s, const Log& log) {
+int run_child(const NodeEnv& node, const NodeContract& s, const Log& log) {
   const fs::path work = fs::path(s.work_root) / node.job_id;  // the same path as on the main: mpirun's cwd
-  fs::create_directories(work);
+  fs::create_directories(work / fs::path(s.input).parent_path());  // where the ranks run, as on the main
   const std::string address = !s.address.empty() ? s.address : primary_ipv4();
   const int slots = s.slots > 0 ? s.slots : detect_topology().physical_cores;
   int exec_fd = listen_tcp("0.0.0.0", s.exec_port < 0 ? s.port : s.exec_port);

@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -21,11 +20,12 @@ using Clock = std::chrono::steady_clock;
 namespace qecloud::agent {
 namespace {
 
-// The main writes "address port" per node to $QECLOUD_AGENT_PEERS; without it, every agent is on s.port.
+// The main writes "address port" per node to the file QECLOUD_AGENT_PEERS names; without it, every agent
+// is on the contract's port.
 int port_of(const std::string& host, int fallback) {
-  const char* path = std::getenv("QECLOUD_AGENT_PEERS");
+  const auto path = env_text(process_env(), node_var::kPeers);
   if (!path) return fallback;
-  std::ifstream in(path);
+  std::ifstream in(*path);
   std::string addr;
   int port = 0;
   while (in >> addr >> port)
@@ -44,7 +44,7 @@ void write_all(int fd, const std::string& bytes) {
 
 }  // namespace
 
-int run_exec(const std::string& host, const std::string& command, const AgentSettings& s) {
+int run_exec(const std::string& host, const std::string& command, const NodeContract& s) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // mpirun killed by the watchdog takes us with it
   const int port = port_of(host, s.port);
   auto conn = ClientConnection::open(host, port, s.secret, 10000);

@@ -1,12 +1,13 @@
-// The main node of a multi-node job: input from the store, rendezvous, mpirun through the agents, watchdog,
-// outputs back to the store, the job's exit code.
+// The main node of a multi-node job: input from the store, rendezvous, mpirun through the agents under
+// job/pw_run (the same supervisor as a local run) with the heartbeats as its watchdog, outputs back to the
+// store, the job's report, the job's exit code.
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -15,59 +16,20 @@
 #include "agent/wire.hpp"
 #include "core/diagnostic.hpp"
 #include "core/error.hpp"
-#include "core/job_db.hpp"
-#include "core/json_text.hpp"
 #include "core/stop_signals.hpp"
-#include "core/subprocess.hpp"
 #include "core/topology.hpp"
+#include "job/outputs.hpp"
+#include "job/pw_run.hpp"
+#include "job/report.hpp"
+#include "job/store_layout.hpp"
 #include "qe/layout.hpp"
-#include "qe/outcome.hpp"
-#include "qe/output_parser.hpp"
 #include "qe/validator.hpp"
-#include "qe/xml_results.hpp"
-#include "storage/object_store.hpp"
 
 namespace fs = std::filesystem;
-using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace qecloud::agent {
 namespace {
-
-constexpr auto kTermGrace = 3s;  // after SIGTERM, mpirun gets this long before SIGKILL
-
-struct JobReport {
-  std::string state = job_state::kFailed;
-  int exit_code = kExitFailure;
-  std::string message;
-  qe::Layout layout;
-  std::vector<PeerInfo> nodes;
-  qe::Results results;
-  // Without the node list, which write() streams one node at a time: for a thousand nodes a whole JSON tree
-  // would cost the main about 1 MiB, a tenth of its memory.
-  nlohmann::json summary() const {
-    return {{"state", state},
-            {"exit_code", exit_code},
-            {"message", message},
-            {"layout", {{"nodes", layout.nodes}, {"ranks", layout.ranks}, {"pools", layout.pools}}},
-            {"results", qe::to_json(results)}};
-  }
-  void write(const fs::path& path) const {
-    std::string text = json_text(summary());  // "{\n  …\n}"
-    text.erase(text.rfind('}'));
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    std::ofstream out(path);
-    out << text << ",\n  \"node_list\": [";
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-      const auto& p = nodes[i];
-      out << (i ? ",\n    " : "\n    ")
-          << json_text(
-                 {{"node", p.node}, {"address", p.address}, {"hostname", p.hostname}, {"slots", p.slots}},
-                 -1);
-    }
-    out << (nodes.empty() ? "]\n}\n" : "\n  ]\n}\n");
-  }
-};
 
 std::string self_exe() {
   std::error_code ec;
@@ -91,234 +53,196 @@ double peak_rss_mib() {
   return 0;
 }
 
-int slots_of(const AgentSettings& s) {
-  return s.slots > 0 ? s.slots : detect_topology().physical_cores;
-}
-
-// Puts whatever the job produced into the store; a failure to store one file is logged, not fatal, so
-// the others still get there.
-void store_outputs(storage::ObjectStore& store, const std::string& prefix, const fs::path& work,
-                   const fs::path& save, const Log& log) {
-  std::vector<fs::path> files = {work / "pw.out", work / "pw.err",   work / "results.json",
-                                 work / "CRASH",  work / "hostfile", work / "agent.json"};
-  if (!save.empty()) files.push_back(save / "data-file-schema.xml");
-  for (const fs::path& f : files) {
-    if (!fs::exists(f)) continue;
-    try {
-      store.put_file(f.string(), prefix + "/output/" + f.filename().string());
-    } catch (const std::exception& e) {
-      log(fmt::format("could not store {}: {}", f.string(), e.what()));
-    }
-  }
-  if (!save.empty() && fs::exists(save)) {
-    try {
-      store.put_tree(save.string(), prefix + "/output/" + save.filename().string());
-    } catch (const std::exception& e) {
-      log(fmt::format("could not store {}: {}", save.string(), e.what()));
-    }
-  }
-}
-
-}  // namespace
-
-int run_main(const NodeEnv& node, const AgentSettings& s, const Log& log, bool dry_run) {
-  const auto started = Clock::now();
-  // One socket per child: a job of a thousand nodes needs more than the usual soft limit of 1024 files.
+// One socket per child: a job of a thousand nodes needs more than the usual soft limit of 1024 files.
+void raise_file_limit() {
   if (rlimit lim{}; ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
     lim.rlim_cur = lim.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &lim);
   }
-  const fs::path work = fs::path(s.work_root) / node.job_id;
-  fs::create_directories(work);
-  std::ofstream log_file(work / "agent-main.log", std::ios::app);
+}
+
+// What the main node carries from step to step.
+struct MainRun {
+  const NodeEnv& node;
+  const NodeContract& c;
+  fs::path work;     // <work_root>/<scheduler job id>: the same path on every node (mpirun's cwd)
+  fs::path run_dir;  // where pw.x runs: work + the input's directory in the bundle
+  Log tee;
+  AgentReport report;
+  std::unique_ptr<storage::ObjectStore> store;
+  JobLocation location;
+  qe::JobNeeds needs;
+  fs::path save_dir;  // <outdir>/<prefix>.save once the input is known
+};
+
+// 1. The input, while the children join. false when it is missing or invalid (the report says why).
+bool fetch_and_validate(MainRun& m) {
+  m.store = storage::open_store(m.c.store_url);
+  m.location = JobLocation::of_key(m.c.store_url, m.c.store_job);
+  const std::string in_prefix = m.location.input_prefix();
+  int n = 0;
+  for (const auto& obj : m.store->list(in_prefix)) {
+    const fs::path dest = m.work / obj.key.substr(in_prefix.size());
+    fs::create_directories(dest.parent_path());
+    m.store->get_file(obj.key, dest.string());
+    ++n;
+  }
+  m.tee(fmt::format("fetched {} input file(s) from {}", n, m.store->url(in_prefix)));
+  const fs::path input = m.work / m.c.input;
+  if (!fs::exists(input)) {
+    m.report.message = fmt::format("the input {} is not in {}", m.c.input, m.store->url(in_prefix));
+    m.tee(m.report.message);
+    m.report.exit_code = kExitBadInput;
+    return false;
+  }
+  qe::ValidationReport v =
+      qe::validate_file(input.string(), qe::ValidationEnv::from_process(m.run_dir.string()));
+  if (!v.diagnostics.empty()) m.tee(format_diagnostics(v.diagnostics));
+  if (!v.ok()) {
+    m.report.state = JobState::kInvalid;
+    m.report.message = "the input is invalid; nothing ran";
+    m.report.exit_code = kExitBadInput;
+    return false;
+  }
+  m.needs = v.needs;
+  m.save_dir = (m.run_dir / m.needs.outdir / (m.needs.prefix + ".save")).lexically_normal();
+  return true;
+}
+
+// 2. Rendezvous, then the layout over every slot and the hostfile. false when a node did not join.
+bool gather(MainRun& m, RendezvousServer& rv, const std::string& address, Clock::time_point started) {
+  auto missing = rv.wait_for_children(started + std::chrono::seconds(m.c.join_timeout_s));
+  if (!missing.empty()) {
+    std::string list;
+    for (int i : missing) list += (list.empty() ? "" : ", ") + std::to_string(i);
+    m.report.message = fmt::format("node{} {} did not join within {} s", missing.size() > 1 ? "s" : "", list,
+                                   m.c.join_timeout_s);
+    m.tee(m.report.message);
+    return false;
+  }
+  const int own_slots = m.c.slots > 0 ? m.c.slots : detect_topology().physical_cores;
+  std::vector<PeerInfo> peers = {PeerInfo{m.node.node_index, address, own_slots, hostname(), rv.port()}};
+  for (const auto& p : rv.peers()) peers.push_back(p);
+  int total_slots = 0;
+  for (const auto& p : peers) {
+    total_slots += p.slots;
+    m.report.node_list.push_back({p.node, p.address, p.hostname, p.slots});
+  }
+  m.tee(fmt::format("all {} nodes joined after {:.3f} s ({} slots)", m.node.num_nodes,
+                    std::chrono::duration<double>(Clock::now() - started).count(), total_slots));
+  qe::LayoutRequest lr;
+  lr.cores = total_slots;
+  lr.nodes = m.node.num_nodes;
+  lr.kpoints = m.needs.irreducible_kpoints ? m.needs.irreducible_kpoints : m.needs.kpoints_listed;
+  const qe::Layout layout = qe::plan_layout(lr);
+  m.report.nodes = layout.nodes, m.report.ranks = layout.ranks, m.report.pools = layout.pools;
+  m.tee("layout: " + layout.why);
+  std::ofstream hf(m.work / output_name::kHostfile), pf(m.work / "peers");
+  for (const auto& p : peers) {
+    hf << p.address << " slots=" << p.slots << '\n';
+    pf << p.address << ' ' << p.exec_port << '\n';
+  }
+  return true;
+}
+
+// 3. mpirun with this program as the remote launcher, under the one pw.x supervisor; a lost node stops it.
+void run_mpi(MainRun& m, RendezvousServer& rv) {
+  MpiLaunch launch;
+  launch.mpirun = m.c.mpirun;
+  launch.pw = m.c.pw;
+  launch.input = fs::path(m.c.input).filename().string();
+  launch.ranks = m.report.ranks;
+  launch.pools = m.report.pools;
+  launch.yield_when_idle = m.c.yield_when_idle;
+  launch.as_root = ::geteuid() == 0;
+  launch.hostfile = (m.work / output_name::kHostfile).string();
+  launch.rsh_agent = self_exe() + " agent exec";
+  PwRun run;
+  run.command.argv = pw_argv(launch);
+  run.command.cwd = m.run_dir.string();
+  run.command.env_overrides = {{node_var::kPeers, (m.work / "peers").string()}};
+  run.command.stdout_path = (m.work / output_name::kPwOut).string();
+  run.command.stderr_path = (m.work / output_name::kPwErr).string();
+  run.exit_file = (m.run_dir / m.needs.outdir / (m.needs.prefix + ".EXIT")).string();
+  run.xml = (m.save_dir / output_name::kXml).string();
+  run.results_json = (m.work / output_name::kResults).string();
+  run.grace = std::chrono::seconds(m.c.grace_s);
+  StopSignals signals;
+  PwRunEvents ev;
+  ev.on_note = m.tee;
+  ev.stop_signal = [&] { return signals.received(); };
+  ev.lost = [&] { return rv.lost(); };
+  m.tee(fmt::format("running {} ranks on {} nodes, {} pools ({}; grace {} s)", m.report.ranks,
+                    m.node.num_nodes, m.report.pools, m.c.pw, m.c.grace_s));
+  const PwRunResult r = run_pw(run, real_program_runner(), ev);
+  m.report.results = r.results;
+  m.report.state = r.outcome.state;
+  m.report.message = r.outcome.message;
+  m.report.exit_code = r.outcome.exit_code;
+  for (const auto& lost : r.not_written) m.report.message += (m.report.message.empty() ? "" : "; ") + lost;
+  m.tee(fmt::format("mpirun ended with {}; job {}{}", r.status.describe(), to_string(m.report.state),
+                    m.report.message.empty() ? "" : ": " + m.report.message));
+}
+
+// 4. Whatever happened: the report, the outputs and the log to the store; DONE to the children.
+int finish(MainRun& m, RendezvousServer& rv, std::ofstream& log_file) {
+  write_report(m.report, (m.work / output_name::kReport).string());
+  log_file.flush();
+  if (m.store) {
+    // pw.x writes CRASH in its own directory, which is not the work directory when the input was in a
+    // subdirectory of the bundle.
+    std::vector<std::string> extra;
+    if (m.run_dir != m.work) extra.push_back((m.run_dir / output_name::kCrash).string());
+    const StoreReport stored =
+        store_outputs(*m.store, m.location, m.work.string(), m.save_dir.string(), extra);
+    for (const auto& f : stored.failed) m.tee("could not store " + f);
+  }
+  rv.finish(m.report.exit_code);
+  // Last, so that it is the peak of the whole run (the stored log ends just before it).
+  m.tee(fmt::format("peak resident memory {:.1f} MiB", peak_rss_mib()));
+  return m.report.exit_code;
+}
+
+}  // namespace
+
+int run_main(const NodeEnv& node, const NodeContract& c, const Log& log, bool dry_run) {
+  const auto started = Clock::now();
+  raise_file_limit();
+  MainRun m{node, c};
+  m.work = fs::path(c.work_root) / node.job_id;
+  m.run_dir = (m.work / fs::path(c.input).parent_path()).lexically_normal();
+  fs::create_directories(m.run_dir);
+  std::ofstream log_file(m.work / output_name::kMainLog, std::ios::app);
   std::mutex log_mu;
-  Log tee = [&](const std::string& line) {
+  m.tee = [&](const std::string& line) {
     std::lock_guard lock(log_mu);
     log(line);
     log_file << line << '\n' << std::flush;
   };
-
-  const std::string address = !s.address.empty() ? s.address : primary_ipv4();
+  const std::string address = !c.address.empty() ? c.address : primary_ipv4();
   if (address.empty()) {
-    tee("this node has no IPv4 address other than loopback; set QECLOUD_AGENT_ADDRESS");
+    m.tee("this node has no IPv4 address other than loopback; set " + std::string(node_var::kAddress));
     return kExitFailure;
   }
-  RendezvousServer rv(node, s, tee);  // listening from now on: children may join while we fetch
-  tee(fmt::format("main node {} of {} ({}, {}) listening on port {}", node.node_index, node.num_nodes,
-                  hostname(), address, rv.port()));
-
-  JobReport report;
-  std::unique_ptr<storage::ObjectStore> store;
-  fs::path save_dir;  // <outdir>/<prefix>.save once the input is known
-  auto finish = [&](int code) {
-    report.exit_code = code;
-    report.write(work / "agent.json");
-    log_file.flush();
-    if (store) {
-      store_outputs(*store, s.store_job, work, save_dir, tee);
-      try {
-        store->put_file((work / "agent-main.log").string(), s.store_job + "/output/agent-main.log");
-      } catch (const std::exception& e) {
-        log(fmt::format("could not store the agent log: {}", e.what()));
-      }
-    }
-    rv.finish(code);
-    // Last, so that it is the peak of the whole run (the stored log ends just before it).
-    tee(fmt::format("peak resident memory {:.1f} MiB", peak_rss_mib()));
-    return code;
-  };
-
-  qe::JobNeeds needs;
+  RendezvousServer rv(node, c, m.tee);  // listening from now on: children may join while we fetch
+  m.tee(fmt::format("main node {} of {} ({}, {}) listening on port {}", node.node_index, node.num_nodes,
+                    hostname(), address, rv.port()));
   try {
-    // 1. The input, while the children join.
-    if (!dry_run) {
-      store = storage::open_store(s.store_url);
-      const std::string in_prefix = s.store_job + "/input/";
-      int n = 0;
-      for (const auto& obj : store->list(in_prefix)) {
-        const fs::path dest = work / obj.key.substr(in_prefix.size());
-        fs::create_directories(dest.parent_path());
-        store->get_file(obj.key, dest.string());
-        ++n;
-      }
-      tee(fmt::format("fetched {} input file(s) from {}", n, store->url(in_prefix)));
-      const fs::path input = work / s.input_name;
-      if (!fs::exists(input)) {
-        report.message = fmt::format("the input {} is not in {}", s.input_name, store->url(in_prefix));
-        tee(report.message);
-        return finish(kExitBadInput);
-      }
-      qe::ValidationReport v =
-          qe::validate_file(input.string(), qe::ValidationEnv::from_process(work.string()));
-      if (!v.diagnostics.empty()) tee(format_diagnostics(v.diagnostics));
-      if (!v.ok()) {
-        report.state = job_state::kInvalid;
-        report.message = "the input is invalid; nothing ran";
-        return finish(kExitBadInput);
-      }
-      needs = v.needs;
-      save_dir = (work / needs.outdir / (needs.prefix + ".save")).lexically_normal();
-    }
-
-    // 2. Rendezvous: wake when the last child joins, or fail at the deadline naming who is missing.
-    auto missing = rv.wait_for_children(started + std::chrono::seconds(s.join_timeout_s));
-    if (!missing.empty()) {
-      std::string list;
-      for (int i : missing) list += (list.empty() ? "" : ", ") + std::to_string(i);
-      report.message = fmt::format("node{} {} did not join within {} s", missing.size() > 1 ? "s" : "", list,
-                                   s.join_timeout_s);
-      tee(report.message);
-      return finish(kExitFailure);
-    }
-    report.nodes = {PeerInfo{node.node_index, address, slots_of(s), hostname(), rv.port()}};
-    for (const auto& p : rv.peers()) report.nodes.push_back(p);
-    int total_slots = 0;
-    for (const auto& p : report.nodes) total_slots += p.slots;
-    tee(fmt::format("all {} nodes joined after {:.3f} s ({} slots)", node.num_nodes,
-                    std::chrono::duration<double>(Clock::now() - started).count(), total_slots));
-
-    // 3. Layout across the nodes: one rank per slot (physical core), pools over the whole job.
-    qe::LayoutRequest lr;
-    lr.cores = total_slots;
-    lr.nodes = node.num_nodes;
-    lr.kpoints = needs.irreducible_kpoints ? needs.irreducible_kpoints : needs.kpoints_listed;
-    report.layout = qe::plan_layout(lr);
-    tee("layout: " + report.layout.why);
-    {
-      std::ofstream hf(work / "hostfile"), pf(work / "peers");
-      for (const auto& p : report.nodes) {
-        hf << p.address << " slots=" << p.slots << '\n';
-        pf << p.address << ' ' << p.exec_port << '\n';
-      }
-    }
+    if (!dry_run && !fetch_and_validate(m)) return finish(m, rv, log_file);
+    if (!gather(m, rv, address, started)) return finish(m, rv, log_file);
     if (dry_run) {
-      report.state = job_state::kSucceeded;
-      report.message = "dry run: every node joined; nothing ran";
-      return finish(kExitOk);
+      m.report.state = JobState::kSucceeded;
+      m.report.exit_code = kExitOk;
+      m.report.message = "dry run: every node joined; nothing ran";
+      return finish(m, rv, log_file);
     }
-
-    // 4. mpirun with this program as the remote launcher, supervised by the heartbeats.
-    std::vector<std::string> argv = {"mpirun",
-                                     "--hostfile",
-                                     (work / "hostfile").string(),
-                                     "-np",
-                                     std::to_string(report.layout.ranks),
-                                     "--map-by",
-                                     "slot",
-                                     "--display-map",
-                                     "--mca",
-                                     "plm_rsh_agent",
-                                     self_exe() + " agent exec",
-                                     "--mca",
-                                     "plm_rsh_no_tree_spawn",
-                                     "1"};
-    if (::geteuid() == 0) argv.push_back("--allow-run-as-root");
-    if (s.yield_when_idle) argv.insert(argv.end(), {"--mca", "mpi_yield_when_idle", "1"});
-    argv.insert(argv.end(), {"pw.x", "-nk", std::to_string(report.layout.pools), "-in", s.input_name});
-    const fs::path exit_file = work / needs.outdir / (needs.prefix + ".EXIT");
-    fs::create_directories(exit_file.parent_path());
-    if (fs::exists(exit_file)) fs::remove(exit_file);
-    tee(fmt::format("running {} ranks on {} nodes, {} pools", report.layout.ranks, node.num_nodes,
-                    report.layout.pools));
-
-    StopSignals signals;
-    qe::OutputParser parser;
-    std::optional<ExitStatus> status;
-    std::optional<std::string> lost;
-    bool terminated = false, killed = false, stopping = false;
-    auto kill_at = Clock::time_point::max();
-    {
-      Subprocess proc({argv,
-                       work.string(),
-                       {{"QECLOUD_AGENT_PEERS", (work / "peers").string()}},
-                       (work / "pw.out").string(),
-                       (work / "pw.err").string()});
-      auto watchdog = [&] {
-        if (!lost && (lost = rv.lost())) {
-          tee(*lost + ": stopping mpirun");
-          proc.signal_group(SIGTERM);
-          terminated = true;
-          kill_at = Clock::now() + kTermGrace;
-        }
-        if (signals.received() && !stopping) {  // the scheduler wants the node back: stop pw.x cleanly
-          stopping = true;
-          std::ofstream(exit_file).put('\n');
-          kill_at = std::min(kill_at, Clock::now() + 30s);
-          tee(fmt::format("{} received: asking pw.x to stop", strsignal(signals.received())));
-        }
-        if (!killed && Clock::now() > kill_at) {
-          proc.signal_group(SIGKILL);
-          killed = true;
-          tee("mpirun did not stop in time: killed");
-        }
-      };
-      while (proc.pump([&](std::string_view l) { parser.feed(l); }, 100ms)) watchdog();
-      while (!(status = proc.wait_for(100ms))) watchdog();
-    }
-    if (fs::exists(exit_file)) fs::remove(exit_file);
-
-    // 5. The outcome: the text decides, a lost node overrides.
-    report.results = parser.finish();
-    const fs::path xml = save_dir / "data-file-schema.xml";
-    if (fs::exists(xml)) (void)qe::merge_xml_results(xml.string(), report.results);
-    qe::Outcome oc = qe::classify_outcome(report.results, *status, killed);
-    if (lost) {
-      oc = {job_state::kFailed, kExitCrashed, *lost};
-    } else if (signals.received() && oc.state == job_state::kFailed) {
-      oc = {job_state::kStopped, kExitStopped, "stopped by signal"};
-    }
-    (void)terminated;
-    report.state = oc.state;
-    report.message = oc.message;
-    std::ofstream(work / "results.json") << json_text(qe::to_json(report.results)) << '\n';
-    tee(fmt::format("mpirun ended with {}; job {}{}", status->describe(), report.state,
-                    report.message.empty() ? "" : ": " + report.message));
-    return finish(oc.exit_code);
+    run_mpi(m, rv);
   } catch (const std::exception& e) {
-    report.message = std::string("qecloud agent failed: ") + e.what();
-    tee(report.message);
-    return finish(kExitFailure);
+    m.report.exit_code = kExitFailure;
+    m.report.message = std::string("qecloud agent failed: ") + e.what();
+    m.tee(m.report.message);
   }
+  return finish(m, rv, log_file);
 }
 
 }  // namespace qecloud::agent

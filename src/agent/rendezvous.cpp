@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "agent/wire.hpp"
+#include "core/crypto.hpp"
 #include "core/error.hpp"
 
 namespace qecloud::agent {
@@ -36,7 +37,7 @@ struct RendezvousServer::Conn {
   bool closing = false;
 };
 
-RendezvousServer::RendezvousServer(const NodeEnv& node, const AgentSettings& settings, Log log)
+RendezvousServer::RendezvousServer(const NodeEnv& node, const NodeContract& settings, Log log)
     : node_(node), settings_(settings), log_(std::move(log)) {
   listen_fd_ = listen_tcp("0.0.0.0", settings.port);
   port_ = bound_port(listen_fd_);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/node_env.hpp"
+#include "job/node_contract.hpp"
 
 namespace qecloud::agent {
 
@@ -31,7 +32,7 @@ class RendezvousServer {
  public:
   using Log = std::function<void(const std::string&)>;  // called from the server's thread too
   // Listens on settings.port (0 = any) at once; throws qecloud::Error when it cannot.
-  RendezvousServer(const NodeEnv& node, const AgentSettings& settings, Log log);
+  RendezvousServer(const NodeEnv& node, const NodeContract& settings, Log log);
   ~RendezvousServer();  // finish(1) if not finished
   RendezvousServer(const RendezvousServer&) = delete;
   RendezvousServer& operator=(const RendezvousServer&) = delete;
@@ -56,7 +57,7 @@ class RendezvousServer {
   void refuse(Conn& c, const std::string& why);
 
   NodeEnv node_;
-  AgentSettings settings_;
+  NodeContract settings_;
   Log log_;
   int listen_fd_ = -1, port_ = 0;
   int wake_[2] = {-1, -1};

@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,7 +16,7 @@
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 
-#include "aws/crypto.hpp"
+#include "core/crypto.hpp"
 #include "core/error.hpp"
 
 namespace qecloud::agent {
@@ -50,18 +49,6 @@ nlohmann::json Frame::json() const {
   return j;
 }
 
-std::string random_bytes(std::size_t n) {
-  std::string out(n, '\0');
-  std::size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::getrandom(out.data() + got, n - got, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) throw Error(std::string("getrandom: ") + std::strerror(errno));
-    got += static_cast<std::size_t>(r);
-  }
-  return out;
-}
-
 std::string make_hello(const std::string& nonce) {
   return std::string(kMagic) + nonce;
 }
@@ -80,7 +67,7 @@ std::string Channel::tag(char direction, std::uint64_t seq, std::uint8_t type,
   put_u64(msg, seq);
   msg.push_back(static_cast<char>(type));
   msg += payload;
-  return aws::hmac_sha256(secret_, msg);
+  return hmac_sha256(secret_, msg);
 }
 
 std::string Channel::seal(FrameType type, std::string_view payload) {

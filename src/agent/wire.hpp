@@ -41,7 +41,6 @@ struct Frame {
   nlohmann::json json() const;  // throws qecloud::Error when the payload is not a JSON object
 };
 
-std::string random_bytes(std::size_t n);  // from the kernel (getrandom); throws qecloud::Error
 std::string make_hello(const std::string& nonce);
 // The nonce of a hello, or nullopt when the bytes are not a qecloud agent's hello.
 std::optional<std::string> parse_hello(std::string_view hello);

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <pugixml.hpp>
 
-#include "aws/crypto.hpp"
+#include "core/crypto.hpp"
 #include "core/error.hpp"
 
 namespace qecloud::aws {
@@ -219,7 +219,7 @@ nlohmann::json Api::must(const ApiCall& call) {
   throw Error(fmt::format("AWS {} {}: {}", call.service, call.operation, r.error().text()));
 }
 
-ServiceApi::ServiceApi(Environment env, std::shared_ptr<HttpClient> http, std::string region)
+ServiceApi::ServiceApi(EnvLookup env, std::shared_ptr<HttpClient> http, std::string region)
     : env_(std::move(env)), http_(std::move(http)), region_(std::move(region)) {
   if (region_.empty()) {
     auto r = resolve_region(env_);

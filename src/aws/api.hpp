@@ -55,14 +55,14 @@ class ServiceApi : public Api {
   // Region: the standard resolution (AWS_REGION, …) unless `region` is given; endpoints:
   // AWS_ENDPOINT_URL_<ID>, AWS_ENDPOINT_URL or the profile's endpoint_url (a test points them all at one
   // local server).
-  ServiceApi(Environment env, std::shared_ptr<HttpClient> http, std::string region = {});
+  ServiceApi(EnvLookup env, std::shared_ptr<HttpClient> http, std::string region = {});
   Expected<nlohmann::json, AwsError> call(const ApiCall& call) override;
   std::string region() const override { return region_; }
   std::string credential_source();  // for messages; "" when none are found
 
  private:
   AwsClient& client(const std::string& service);
-  Environment env_;
+  EnvLookup env_;
   std::shared_ptr<HttpClient> http_;
   std::string region_;
   std::shared_ptr<CredentialChain> creds_;

@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "core/env.hpp"
 #include "core/error.hpp"
 
 namespace qecloud::aws {
@@ -41,15 +42,10 @@ std::string AwsError::text() const {
   return out;
 }
 
-RetryPolicy retry_policy(const Environment& env) {
+RetryPolicy retry_policy(const EnvLookup& env) {
   RetryPolicy p;
-  if (auto v = env("AWS_MAX_ATTEMPTS")) {
-    try {
-      p.max_attempts = std::max(1, std::stoi(*v));
-    } catch (const std::exception&) {
-      throw UsageError(fmt::format("AWS_MAX_ATTEMPTS='{}' is not a number", *v));
-    }
-  }
+  // 0 means "no retries" to some SDKs; here it is one attempt, like 1.
+  p.max_attempts = std::max(1, env_integer(env, "AWS_MAX_ATTEMPTS", p.max_attempts, 0, 100));
   return p;
 }
 

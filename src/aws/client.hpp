@@ -29,7 +29,7 @@ struct RetryPolicy {
   std::chrono::milliseconds max_backoff{20000};
   std::chrono::milliseconds base{1000};  // the first retry waits up to this long
 };
-RetryPolicy retry_policy(const Environment& env);  // AWS_MAX_ATTEMPTS overrides max_attempts
+RetryPolicy retry_policy(const EnvLookup& env);  // AWS_MAX_ATTEMPTS overrides max_attempts
 
 struct Endpoint {
   std::string scheme = "https";

@@ -20,28 +20,28 @@ std::string trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
-std::string home_path(const Environment& env, const std::string& rel) {
+std::string home_path(const EnvLookup& env, const std::string& rel) {
   auto home = env("HOME");
   return (home ? *home : std::string(".")) + "/" + rel;
 }
 
-std::string credentials_file(const Environment& env) {
+std::string credentials_file(const EnvLookup& env) {
   auto f = env("AWS_SHARED_CREDENTIALS_FILE");
   return f ? *f : home_path(env, ".aws/credentials");
 }
 
-std::string config_file(const Environment& env) {
+std::string config_file(const EnvLookup& env) {
   auto f = env("AWS_CONFIG_FILE");
   return f ? *f : home_path(env, ".aws/config");
 }
 
-std::string profile_name(const Environment& env) {
+std::string profile_name(const EnvLookup& env) {
   auto p = env("AWS_PROFILE");
   return p && !p->empty() ? *p : "default";
 }
 
 // The profile's section of ~/.aws/config ("default" or "profile NAME"); empty when absent.
-std::map<std::string, std::string> config_profile(const Environment& env) {
+std::map<std::string, std::string> config_profile(const EnvLookup& env) {
   auto ini = read_aws_ini(config_file(env));
   const std::string name = profile_name(env);
   if (auto it = ini.find("profile " + name); it != ini.end()) return it->second;
@@ -103,14 +103,6 @@ std::string Credentials::describe() const {
   return out;
 }
 
-Environment process_environment() {
-  return [](const std::string& name) -> std::optional<std::string> {
-    const char* v = std::getenv(name.c_str());
-    if (!v) return std::nullopt;
-    return std::string(v);
-  };
-}
-
 std::map<std::string, std::map<std::string, std::string>> read_aws_ini(const std::string& path) {
   std::map<std::string, std::map<std::string, std::string>> out;
   std::ifstream in(path);
@@ -130,8 +122,7 @@ std::map<std::string, std::map<std::string, std::string>> read_aws_ini(const std
   return out;
 }
 
-CredentialChain::CredentialChain(Environment env, std::shared_ptr<HttpClient> http,
-                                 std::string container_host)
+CredentialChain::CredentialChain(EnvLookup env, std::shared_ptr<HttpClient> http, std::string container_host)
     : env_(std::move(env)), http_(std::move(http)), container_host_(std::move(container_host)) {}
 
 Credentials CredentialChain::get() {
@@ -227,7 +218,7 @@ std::optional<Credentials> CredentialChain::from_instance_metadata(std::string& 
   return from_json(creds->body, "instance metadata (role " + name + ")");
 }
 
-std::optional<std::string> resolve_region(const Environment& env) {
+std::optional<std::string> resolve_region(const EnvLookup& env) {
   for (const char* v : {"AWS_REGION", "AWS_DEFAULT_REGION"})
     if (auto r = env(v); r && !r->empty()) return r;
   auto prof = config_profile(env);
@@ -235,7 +226,7 @@ std::optional<std::string> resolve_region(const Environment& env) {
   return std::nullopt;
 }
 
-std::optional<std::string> resolve_endpoint(const Environment& env, const std::string& service) {
+std::optional<std::string> resolve_endpoint(const EnvLookup& env, const std::string& service) {
   std::string var = "AWS_ENDPOINT_URL_";
   for (char c : service) var.push_back(c == '-' || c == ' ' ? '_' : static_cast<char>(std::toupper(c)));
   for (const std::string& v : {var, std::string("AWS_ENDPOINT_URL")})

@@ -17,6 +17,8 @@
 #include <optional>
 #include <string>
 
+#include "core/env.hpp"
+
 namespace qecloud::aws {
 
 class HttpClient;
@@ -32,10 +34,6 @@ struct Credentials {
   std::string describe() const;
 };
 
-// Reads the environment through a function so tests can give their own.
-using Environment = std::function<std::optional<std::string>(const std::string& name)>;
-Environment process_environment();
-
 // An INI file of the AWS kind: sections of `key = value`. Returns section → key → value.
 std::map<std::string, std::map<std::string, std::string>> read_aws_ini(const std::string& path);
 
@@ -43,7 +41,7 @@ class CredentialChain {
  public:
   // `http` is used for the container and instance-metadata endpoints; `container_host` is where a
   // RELATIVE_URI points (169.254.170.2 on ECS; tests give a loopback address).
-  CredentialChain(Environment env, std::shared_ptr<HttpClient> http,
+  CredentialChain(EnvLookup env, std::shared_ptr<HttpClient> http,
                   std::string container_host = "http://169.254.170.2");
   // Current credentials, refreshed when they expire within five minutes. Throws qecloud::Error naming every
   // link that was tried when none has credentials.
@@ -56,7 +54,7 @@ class CredentialChain {
   std::optional<Credentials> from_instance_metadata(std::string& tried);
   Credentials resolve();
 
-  Environment env_;
+  EnvLookup env_;
   std::shared_ptr<HttpClient> http_;
   std::string container_host_;
   std::mutex mu_;
@@ -64,10 +62,10 @@ class CredentialChain {
 };
 
 // Region: AWS_REGION, AWS_DEFAULT_REGION, then `region` of the profile in ~/.aws/config; nullopt if none.
-std::optional<std::string> resolve_region(const Environment& env);
+std::optional<std::string> resolve_region(const EnvLookup& env);
 
 // Endpoint override for a service ("s3", "batch", ...): AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL,
 // then `endpoint_url` of the profile in ~/.aws/config; nullopt means the service's public endpoint.
-std::optional<std::string> resolve_endpoint(const Environment& env, const std::string& service);
+std::optional<std::string> resolve_endpoint(const EnvLookup& env, const std::string& service);
 
 }  // namespace qecloud::aws

@@ -1,6 +1,6 @@
 #pragma once
 // HTTP for the AWS clients: one narrow interface (so unit tests can fake the network) and its libcurl
-// implementation with connect, stall and whole-operation timeouts. No retries here: see retry.hpp.
+// implementation with connect, stall and whole-operation timeouts. No retries here: aws/client.hpp retries.
 #include <chrono>
 #include <cstdint>
 #include <functional>

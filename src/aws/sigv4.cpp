@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "aws/crypto.hpp"
+#include "core/crypto.hpp"
 
 namespace qecloud::aws {
 namespace {

@@ -12,6 +12,7 @@
 #include "agent/node_env.hpp"
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "job/node_contract.hpp"
 
 namespace qecloud::cli {
 namespace {
@@ -41,7 +42,7 @@ int cmd_agent_exec(const std::vector<std::string>& args) {
   }
   std::string command;
   for (std::size_t i = 3; i < args.size(); ++i) command += (i > 3 ? " " : "") + args[i];
-  auto settings = agent::read_agent_settings(agent::process_env(), /*need_job=*/false);
+  auto settings = NodeContract::from_env(process_env(), /*need_job=*/false);
   return agent::run_exec(args[2], command, settings);
 }
 
@@ -63,9 +64,9 @@ int cmd_agent(std::vector<std::string> args) {
       "--dry-run", dry_run,
       "rendezvous only: every node joins, the main writes the hostfile and ends the job; nothing runs");
   if (auto rc = parse_command_line(app, args)) return *rc;
-  auto env = agent::process_env();
+  const EnvLookup env = process_env();
   agent::NodeEnv node = agent::read_node_env(env, scheduler);
-  agent::AgentSettings settings = agent::read_agent_settings(env, node.is_main() && !dry_run);
+  const NodeContract settings = NodeContract::from_env(env, node.is_main() && !dry_run);
   auto log = stderr_log(fmt::format("agent[{}]", node.node_index));
   if (node.is_main()) return agent::run_main(node, settings, log, dry_run);
   return agent::run_child(node, settings, log);

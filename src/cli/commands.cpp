@@ -26,11 +26,11 @@ const std::array kCommands{
     Command{"show", "show one job: state, layout, results, convergence (--plot)", cmd_show},
     Command{"store", "list, copy and delete what jobs left in a store (s3://, file://)", cmd_store},
     Command{"infra", "create, delete or inspect the AWS Batch resources (qecloud.toml [aws])", cmd_infra},
-    Command{"submit", "submit a job to AWS Batch on N nodes", cmd_submit},
-    Command{"status", "a submitted job's state, per node, and its cost", cmd_status},
-    Command{"logs", "a submitted job's logs (CloudWatch Logs), -f to follow", cmd_logs},
-    Command{"cancel", "stop a submitted job", cmd_cancel},
-    Command{"fetch", "download a submitted job's outputs and record its results", cmd_fetch},
+    Command{"submit", "submit a job to a scheduler (AWS Batch) on N nodes", cmd_submit},
+    Command{"status", "a job's state, per node, and its cost, from its backend", cmd_status},
+    Command{"logs", "a job's logs (pw.out, node logs, CloudWatch Logs), -f to follow", cmd_logs},
+    Command{"cancel", "stop a job (a run here stops cleanly, as with Ctrl-C)", cmd_cancel},
+    Command{"fetch", "download a job's outputs and record its results", cmd_fetch},
     Command{"agent",
             "run on each node of a multi-node job (the container's CMD); `agent exec` is mpirun's launcher",
             cmd_agent},
@@ -71,6 +71,19 @@ std::optional<int> parse_command_line(CLI::App& app, const std::vector<std::stri
     return kExitUsage;
   }
   return std::nullopt;
+}
+
+std::set<std::string> given_options(const CLI::App& app, std::initializer_list<const char*> except) {
+  std::set<std::string> out;
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->count() == 0) continue;
+    std::string name = opt->get_single_name();  // "ranks", "q", or a positional's name
+    if (opt->nonpositional()) name = (name.size() > 1 ? "--" : "-") + name;
+    bool skip = false;
+    for (const char* e : except) skip |= name == e;
+    if (!skip) out.insert(name);
+  }
+  return out;
 }
 
 int run_cli(int argc, char** argv) {

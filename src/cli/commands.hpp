@@ -1,7 +1,9 @@
 #pragma once
 // The table of subcommands. main() only looks the first argument up here and forwards the rest.
 // Adding a subcommand = one file in src/cli/ plus one row in commands.cpp.
+#include <initializer_list>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,6 +30,9 @@ const Command* find_command(const std::string& name);
 // Parses a subcommand's arguments with CLI11. nullopt: go on; a value: the exit code to return now (help was
 // printed: 0; bad usage: kExitUsage, after CLI11 printed why).
 std::optional<int> parse_command_line(CLI::App& app, const std::vector<std::string>& args);
+
+// The options the user gave on the command line ("--ranks", …), but those in `except`.
+std::set<std::string> given_options(const CLI::App& app, std::initializer_list<const char*> except);
 
 // Entry point used by main() and by end-to-end tests that call the CLI in-process.
 int run_cli(int argc, char** argv);

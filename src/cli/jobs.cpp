@@ -1,25 +1,34 @@
-// `qecloud list` and `qecloud show JOB [--plot FILE] [--json]`: what the job database knows.
+// What follows a job, whichever backend ran it: `list`, `show` (the job database, reconciled with the
+// owners' liveness), and `status`, `logs`, `cancel`, `fetch` (through the backend table, from the job's
+// record).
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "backends/backend.hpp"
 #include "cli/commands.hpp"
 #include "core/error.hpp"
-#include "core/job_db.hpp"
 #include "core/json_text.hpp"
-#include "core/paths.hpp"
+#include "job/database.hpp"
+#include "job/reconcile.hpp"
 #include "qe/results.hpp"
 #include "report/scf_plot.hpp"
 
 namespace qecloud::cli {
 namespace {
 
-nlohmann::json job_json(const JobRecord& j) {
+using json = nlohmann::json;
+
+json job_json(const JobRecord& j) {
   return {{"job_id", j.id},
           {"name", j.name},
           {"input", j.input},
           {"backend", j.backend},
-          {"state", j.state},
-          {"exit_code", j.exit_code ? nlohmann::json(*j.exit_code) : nlohmann::json()},
+          {"state", std::string(to_string(j.state))},
+          {"exit_code", j.exit_code ? json(*j.exit_code) : json()},
           {"created_at", j.created_at},
           {"started_at", j.started_at},
           {"finished_at", j.finished_at},
@@ -35,68 +44,27 @@ std::string energy_of(const JobRecord& j) {
   return "-";
 }
 
-}  // namespace
-
-int cmd_list(std::vector<std::string> args) {
-  CLI::App app{"List jobs, newest first.", args[0]};
-  int limit = 50;
-  bool json = false;
-  app.add_option("-n,--limit", limit, "how many jobs");
-  app.add_flag("--json", json, "print a JSON array");
-  if (auto rc = parse_command_line(app, args)) return *rc;
-  JobDb db(job_db_path());
-  auto jobs = db.list(limit);
-  if (json) {
-    nlohmann::json a = nlohmann::json::array();
-    for (const auto& j : jobs) a.push_back(job_json(j));
-    fmt::print("{}\n", json_text(a));
-    return kExitOk;
-  }
-  fmt::print("{:<22} {:<20} {:<14} {:>16} {:>12} {}\n", "JOB", "NAME", "STATE", "ENERGY (Ry)", "RANKS/POOLS",
-             "CREATED");
-  for (const auto& j : jobs) {
-    std::string layout = j.layout.contains("ranks") ? fmt::format("{}/{}", j.layout["ranks"].get<int>(),
-                                                                  j.layout["pools"].get<int>())
-                                                    : "-";
-    fmt::print("{:<22} {:<20} {:<14} {:>16} {:>12} {}\n", j.id, j.name.substr(0, 20), j.state, energy_of(j),
-               layout, j.created_at);
-  }
-  return kExitOk;
+// A read-only $QECLOUD_HOME still lists what is recorded, and says so.
+void say_if_read_only(const JobDb& db) {
+  if (db.read_only())
+    fmt::print(stderr,
+               "qecloud: {} is read-only: showing it as it is (jobs whose process died are not updated)\n",
+               db.path());
 }
 
-int cmd_show(std::vector<std::string> args) {
-  CLI::App app{"Show one job: state and its transitions, layout, results, SCF convergence.", args[0]};
-  std::string id, plot;
-  bool json = false;
-  app.add_option("JOB", id, "job id (or a unique prefix)")->required();
-  app.add_option("--plot", plot, "write the SCF convergence plot to FILE.png or FILE.svg");
-  app.add_flag("--json", json, "print one JSON object");
-  if (auto rc = parse_command_line(app, args)) return *rc;
-  JobDb db(job_db_path());
+JobRecord find_job(JobDb& db, const std::string& id) {
   auto job = db.find(id);
-  if (!job) throw Error(fmt::format("no job '{}' in {} (see `qecloud list`)", id, job_db_path()));
-  const qe::Results r = qe::results_from_json(job->results);
-  if (!plot.empty()) {
-    std::vector<report::ScfSeries> series{{"", r.scf_accuracy_ry}};
-    if (r.scf_accuracy_ry.empty()) throw Error(fmt::format("job {} has no SCF iterations to plot", job->id));
-    std::optional<double> thr;
-    if (job->layout.contains("conv_thr_ry")) thr = job->layout["conv_thr_ry"].get<double>();
-    report::plot_scf_convergence(series, thr, fmt::format("{} — SCF convergence ({})", job->name, job->id),
-                                 plot);
-  }
-  if (json) {
-    auto j = job_json(*job);
-    j["transitions"] = nlohmann::json::array();
-    for (const auto& t : db.transitions(job->id))
-      j["transitions"].push_back({{"state", t.state}, {"at", t.at}, {"note", t.note}});
-    fmt::print("{}\n", json_text(j));
-    return kExitOk;
-  }
-  fmt::print("job {}  ({})\n  input     {}\n  state     {}", job->id, job->name, job->input, job->state);
-  if (job->exit_code) fmt::print(" (exit {})", *job->exit_code);
+  if (!job) throw Error(fmt::format("no job '{}' in {} (see `qecloud list`)", id, db.path()));
+  return reconcile(db, *job);
+}
+
+void print_show(JobDb& db, const JobRecord& job, const qe::Results& r) {
+  fmt::print("job {}  ({})\n  input     {}\n  backend   {}\n  state     {}", job.id, job.name, job.input,
+             job.backend, to_string(job.state));
+  if (job.exit_code) fmt::print(" (exit {})", *job.exit_code);
   fmt::print("\n");
-  if (!job->message.empty()) fmt::print("  message   {}\n", job->message);
-  if (job->layout.contains("why")) fmt::print("  layout    {}\n", job->layout["why"].get<std::string>());
+  if (!job.message.empty()) fmt::print("  message   {}\n", job.message);
+  if (job.layout.contains("why")) fmt::print("  layout    {}\n", job.layout["why"].get<std::string>());
   if (r.total_energy_ry)
     fmt::print("  energy    {:.8f} Ry = {:.6f} eV\n", *r.total_energy_ry,
                *r.total_energy_ry * qe::kRydbergEv);
@@ -109,10 +77,201 @@ int cmd_show(std::vector<std::string> args) {
   for (double a : r.scf_accuracy_ry) fmt::print(" {:.1e}", a);
   fmt::print("\n");
   if (r.wall_time_s) fmt::print("  wall      {:.2f} s\n", *r.wall_time_s);
-  fmt::print("  outputs   {}\n  history  ", job->store_url);
-  for (const auto& t : db.transitions(job->id)) fmt::print(" {} {} →", t.at, t.state);
+  fmt::print("  outputs   {}\n  history  ", job.store_url);
+  for (const auto& t : db.transitions(job.id)) fmt::print(" {} {} →", t.at, t.state);
   fmt::print(" end\n");
+}
+
+json status_json(const backends::JobStatus& s) {
+  json nodes = json::array();
+  for (const auto& n : s.nodes)
+    nodes.push_back({{"index", n.index},
+                     {"status", n.status},
+                     {"reason", n.reason},
+                     {"exit_code", n.exit_code ? json(*n.exit_code) : json()}});
+  json out = {{"job_id", s.job.id},
+              {"backend", s.job.backend},
+              {"state", std::string(to_string(s.job.state))},
+              {"backend_state", s.backend_state},
+              {"reason", s.reason},
+              {"message", s.job.message},
+              {"nodes", nodes},
+              {"outputs", s.job.store_url}};
+  if (!s.cost.is_null()) out["cost"] = s.cost;
+  if (s.job.results.contains("total_energy_ry")) out["total_energy_ry"] = s.job.results["total_energy_ry"];
+  for (const auto& [k, v] : s.fields.items()) out[k] = v;
+  return out;
+}
+
+void print_status(const backends::JobStatus& s) {
+  fmt::print("job {} ({})\n  state     {} — {}{}\n", s.job.id, s.job.backend, to_string(s.job.state),
+             s.backend_state, s.reason.empty() ? "" : ": " + s.reason);
+  if (!s.job.message.empty()) fmt::print("  message   {}\n", s.job.message);
+  for (const auto& n : s.nodes)
+    fmt::print("  node {:<3} {:<10} {}{}\n", n.index, n.status,
+               n.exit_code ? fmt::format("exit {} ", *n.exit_code) : "", n.reason);
+  if (s.job.results.contains("total_energy_ry"))
+    fmt::print("  energy    {:.8f} Ry\n", s.job.results["total_energy_ry"].get<double>());
+  if (!s.cost.is_null()) fmt::print("  cost      {}\n", s.cost["line"].get<std::string>());
+  fmt::print("  outputs   {}\n", s.job.store_url);
+}
+
+}  // namespace
+
+int cmd_list(std::vector<std::string> args) {
+  CLI::App app{"List jobs, newest first.", args[0]};
+  int limit = 50;
+  bool json_out = false;
+  app.add_option("-n,--limit", limit, "how many jobs")->check(CLI::Range(1, 1000000));
+  app.add_flag("--json", json_out, "print a JSON array");
+  if (auto rc = parse_command_line(app, args)) return *rc;
+  JobDb db(job_db_path(), /*allow_read_only=*/true);
+  say_if_read_only(db);
+  auto jobs = db.list(limit);
+  for (auto& j : jobs) j = reconcile(db, j);
+  if (json_out) {
+    json a = json::array();
+    for (const auto& j : jobs) a.push_back(job_json(j));
+    fmt::print("{}\n", json_text(a));
+    return kExitOk;
+  }
+  fmt::print("{:<22} {:<20} {:<14} {:>16} {:>12} {}\n", "JOB", "NAME", "STATE", "ENERGY (Ry)", "RANKS/POOLS",
+             "CREATED");
+  for (const auto& j : jobs) {
+    std::string layout =
+        j.layout.contains("ranks") && j.layout.contains("pools")
+            ? fmt::format("{}/{}", j.layout["ranks"].get<int>(), j.layout["pools"].get<int>())
+            : "-";
+    fmt::print("{:<22} {:<20} {:<14} {:>16} {:>12} {}\n", j.id, j.name.substr(0, 20), to_string(j.state),
+               energy_of(j), layout, j.created_at);
+  }
+  return kExitOk;
+}
+
+int cmd_show(std::vector<std::string> args) {
+  CLI::App app{"Show one job: state and its transitions, layout, results, SCF convergence.", args[0]};
+  std::string id, plot;
+  bool json_out = false;
+  app.add_option("JOB", id, "job id (or a unique prefix)")->required();
+  app.add_option("--plot", plot, "write the SCF convergence plot to FILE.png or FILE.svg");
+  app.add_flag("--json", json_out, "print one JSON object");
+  if (auto rc = parse_command_line(app, args)) return *rc;
+  JobDb db(job_db_path(), /*allow_read_only=*/true);
+  say_if_read_only(db);
+  const JobRecord job = find_job(db, id);
+  const qe::Results r = qe::results_from_json(job.results);
+  if (!plot.empty()) {
+    std::vector<report::ScfSeries> series{{"", r.scf_accuracy_ry}};
+    if (r.scf_accuracy_ry.empty()) throw Error(fmt::format("job {} has no SCF iterations to plot", job.id));
+    std::optional<double> thr;
+    if (job.layout.contains("conv_thr_ry")) thr = job.layout["conv_thr_ry"].get<double>();
+    report::plot_scf_convergence(series, thr, fmt::format("{} — SCF convergence ({})", job.name, job.id),
+                                 plot);
+  }
+  if (json_out) {
+    auto j = job_json(job);
+    j["transitions"] = json::array();
+    for (const auto& t : db.transitions(job.id))
+      j["transitions"].push_back({{"state", t.state}, {"at", t.at}, {"note", t.note}});
+    fmt::print("{}\n", json_text(j));
+    return kExitOk;
+  }
+  print_show(db, job, r);
   if (!plot.empty()) fmt::print("  plot      {}\n", plot);
+  return kExitOk;
+}
+
+int cmd_status(std::vector<std::string> args) {
+  CLI::App app{"A job's state from its backend, per node, and what it cost.", args[0]};
+  std::string id;
+  bool json_out = false, watch = false;
+  app.add_option("JOB", id, "job id (or a unique prefix)")->required();
+  app.add_flag("-w,--watch", watch, "refresh every 5 s until the job ends");
+  std::string ignored;
+  app.add_option("--config", ignored, "ignored: a job is followed with what its record says")->group("");
+  app.add_flag("--json", json_out, "print one JSON object");
+  if (auto rc = parse_command_line(app, args)) return *rc;
+  JobDb db(job_db_path());
+  JobRecord job = find_job(db, id);
+  const backends::Backend& backend = backends::of(job);
+  backends::JobStatus s;
+  for (;;) {
+    s = backend.refresh(db, job);
+    job = s.job;
+    if (!watch || s.final()) break;
+    fmt::print(stderr, "qecloud: {} {}\n", s.backend_state, s.reason);
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+  }
+  if (json_out)
+    fmt::print("{}\n", json_text(status_json(s)));
+  else
+    print_status(s);
+  return kExitOk;
+}
+
+int cmd_logs(std::vector<std::string> args) {
+  CLI::App app{
+      "A job's logs from its backend: pw.out here, every node's log for multi-node jobs, CloudWatch "
+      "Logs on AWS Batch.",
+      args[0]};
+  std::string id;
+  bool follow = false;
+  std::optional<int> node;
+  app.add_option("JOB", id, "job id (or a unique prefix)")->required();
+  app.add_flag("-f,--follow", follow, "keep printing new lines until the job ends");
+  app.add_option("--node", node, "only this node's log (0 is the main)");
+  std::string ignored;
+  app.add_option("--config", ignored, "ignored: a job is followed with what its record says")->group("");
+  if (auto rc = parse_command_line(app, args)) return *rc;
+  JobDb db(job_db_path());
+  JobRecord job = find_job(db, id);
+  const backends::Backend& backend = backends::of(job);
+  backends::LogCursor cursor;
+  auto print = [](int n, const std::string& text) {
+    fmt::print("[node {}] {}\n", n, text);
+    std::fflush(stdout);
+  };
+  for (;;) {
+    const bool was_final = is_final(job.state);
+    const int fresh = backend.logs(db, job, node, cursor, print);
+    if (!follow || (was_final && fresh == 0)) break;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    job = backend.refresh(db, job).job;
+  }
+  return kExitOk;
+}
+
+int cmd_cancel(std::vector<std::string> args) {
+  CLI::App app{
+      "Stop a job: a run here stops cleanly as with Ctrl-C (restart data kept); AWS Batch's nodes are "
+      "stopped (TerminateJob). What it stored is kept.",
+      args[0]};
+  std::string id, reason = "cancelled with qecloud cancel";
+  app.add_option("JOB", id, "job id (or a unique prefix)")->required();
+  app.add_option("--reason", reason, "recorded as the job's status reason");
+  std::string ignored;
+  app.add_option("--config", ignored, "ignored: a job is followed with what its record says")->group("");
+  if (auto rc = parse_command_line(app, args)) return *rc;
+  JobDb db(job_db_path());
+  const JobRecord job = find_job(db, id);
+  backends::of(job).cancel(db, job, reason);
+  fmt::print("job {}: cancel requested ({}); `qecloud status {}` shows when it has stopped\n", job.id, reason,
+             job.id);
+  return kExitOk;
+}
+
+int cmd_fetch(std::vector<std::string> args) {
+  CLI::App app{"Download a job's outputs (pw.out, results.json, logs, restart data) and record its results.",
+               args[0]};
+  std::string id, dir;
+  app.add_option("JOB", id, "job id (or a unique prefix)")->required();
+  app.add_option("--to", dir, "directory to write into (default ./<job id>)");
+  if (auto rc = parse_command_line(app, args)) return *rc;
+  JobDb db(job_db_path());
+  const JobRecord job = find_job(db, id);
+  if (dir.empty()) dir = job.id;
+  const auto files = backends::of(job).fetch(db, job, dir);
+  fmt::print("job {}: {} file{} in {}\n", job.id, files.size(), files.size() == 1 ? "" : "s", dir);
   return kExitOk;
 }
 

@@ -13,10 +13,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "backends/netns/cluster_fault.hpp"
+#include "backends/netns/node_launch.hpp"
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
-#include "sched/node_launch.hpp"
 
 namespace qecloud::cli {
 
@@ -32,7 +33,7 @@ int cmd_rehearse_nodes(std::vector<std::string> args) {
   if (auto rc = parse_command_line(app, args)) return *rc;
   const auto spec = nlohmann::json::parse(text::read_file(spec_path), nullptr, false);
   if (!spec.is_object()) throw UsageError(fmt::format("{}: not a JSON object", spec_path));
-  sched::NodeLaunch l;
+  backends::netns::NodeLaunch l;
   try {
     l.job_id = spec.at("job_id").get<std::string>();
     l.nodes = spec.at("nodes").get<int>();
@@ -44,7 +45,7 @@ int cmd_rehearse_nodes(std::vector<std::string> args) {
     l.log_dir = spec.at("log_dir").get<std::string>();
     l.forward_ports = spec.value("forward_ports", std::vector<int>{});
     for (const auto& f : spec.value("faults", std::vector<std::string>{}))
-      l.faults.push_back(sched::parse_cluster_fault(f));
+      l.faults.push_back(backends::netns::parse_cluster_fault(f));
   } catch (const nlohmann::json::exception& e) {
     throw UsageError(fmt::format("{}: {}", spec_path, e.what()));
   }
@@ -62,7 +63,7 @@ int cmd_rehearse_nodes(std::vector<std::string> args) {
     emit(j);
   };
   l.on_note = [&](const std::string& s) { emit({{"event", "note"}, {"text", s}}); };
-  const sched::LaunchResult r = sched::launch_nodes(l);
+  const backends::netns::LaunchResult r = backends::netns::launch_nodes(l);
   emit({{"event", "done"}, {"main_code", r.main_code}});
   if (r.stop_signal) {
     std::signal(r.stop_signal, SIG_DFL);

@@ -4,15 +4,15 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "backends/backend.hpp"
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/json_text.hpp"
-#include "sched/cluster_run.hpp"
-#include "sched/local_run.hpp"
 
 namespace qecloud::cli {
 namespace {
@@ -90,6 +90,20 @@ std::optional<int> parse_auto(const std::string& v, const char* what) {
   throw UsageError(fmt::format("{} must be a number or 'auto', got '{}'", what, v));
 }
 
+void print_result(const backends::RunResult& res, bool json) {
+  if (json) {
+    fmt::print("{}\n", json_text(res.to_json()));
+  } else {
+    fmt::print("job {}: {}", res.job_id, to_string(res.state));
+    if (res.results.total_energy_ry) fmt::print(", E = {:.8f} Ry", *res.results.total_energy_ry);
+    if (res.results.wall_time_s) fmt::print(", {:.1f} s", *res.results.wall_time_s);
+    fmt::print("\n");
+    if (!res.message.empty()) fmt::print("  {}\n", res.message);
+    if (!res.outputs_url.empty()) fmt::print("  outputs: {}\n", res.outputs_url);
+  }
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int cmd_run(std::vector<std::string> args) {
@@ -99,32 +113,32 @@ int cmd_run(std::vector<std::string> args) {
       "and the job database. Ctrl-C/SIGTERM stops pw.x cleanly (restart data kept). Exit status: 0 "
       "converged and done, 3 bad input, 4 SCF not converged, 5 stopped, 6 crashed.",
       args[0]};
-  sched::LocalRunOptions o;
+  backends::JobOptions o;
   std::string ranks = "auto", pools = "auto";
   bool json = false, quiet = false;
   app.add_option("INPUT", o.input, "pw.x input file")->required();
-  app.add_option("--ranks", ranks, "MPI ranks, or 'auto' (= physical cores)");
+  app.add_option("--ranks", ranks, "MPI ranks, or 'auto' (= the free physical cores)");
   app.add_option("--pools", pools, "k-point pools (-nk), or 'auto' (from the irreducible k-points)");
   app.add_flag("--oversubscribe", o.oversubscribe,
                "allow more ranks than physical cores (ranks yield when idle)");
   app.add_option("--store", o.store_url,
                  "where to keep the job's files (file://DIR; default $QECLOUD_HOME/store)");
   app.add_option("--name", o.name, "a name for the job (default: the input's file name)");
-  app.add_option("--grace", o.grace_seconds,
-                 "seconds pw.x gets to stop after Ctrl-C/SIGTERM before it is killed");
-  app.add_option("--pw", o.pw, "the pw.x program")->default_str("pw.x");
-  sched::ClusterRunOptions co;
-  int nodes = 1;
-  std::vector<std::string> faults;
-  app.add_option("--nodes", nodes,
+  app.add_option("--grace", o.grace_s, "seconds pw.x gets to stop after Ctrl-C/SIGTERM before it is killed")
+      ->check(CLI::Range(0, 86400));
+  app.add_option("--pw", o.pw, "the pw.x program (a name in PATH, or a path)")->default_str("pw.x");
+  app.add_option("--mpirun", o.mpirun, "the mpirun program")->default_str("mpirun");
+  app.add_option("--nodes", o.nodes,
                  "rehearse a multi-node job: N network-namespace hosts on this machine, each running a real "
                  "`qecloud agent` with AWS Batch's environment (needs root)")
       ->check(CLI::Range(1, 200));
-  app.add_option("--slots-per-node", co.slots_per_node,
-                 "with --nodes: MPI slots per node (default: cores / N)");
-  app.add_option("--join-timeout", co.join_timeout_s, "with --nodes: seconds the main waits for every node")
-      ->default_val(60);
-  app.add_option("--inject-fault", faults,
+  app.add_option("--slots-per-node", o.slots_per_node,
+                 "with --nodes: MPI slots per node (default: cores / N)")
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--join-timeout", o.join_timeout_s, "with --nodes: seconds the main waits for every node")
+      ->default_val(60)
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--inject-fault", o.faults,
                  "with --nodes, for tests: KIND:NODE[:SECONDS], KIND = no-start, wrong-secret, kill-agent, "
                  "link-down (the last two SECONDS after mpirun starts)")
       ->group("");
@@ -133,8 +147,15 @@ int cmd_run(std::vector<std::string> args) {
   if (auto rc = parse_command_line(app, args)) return *rc;
   o.ranks = parse_auto(ranks, "--ranks");
   o.pools = parse_auto(pools, "--pools");
+  o.given = given_options(app, {"--json", "--quiet", "INPUT"});
+  if (o.nodes == 1) o.given.erase("--nodes");
+  for (std::string* program : {&o.pw, &o.mpirun})  // a relative path means here, not the job's directory
+    if (program->find('/') != std::string::npos) *program = std::filesystem::absolute(*program).string();
+  if (o.nodes == 1 && !o.faults.empty()) throw UsageError("--inject-fault needs --nodes");
+  if (o.nodes > 1 && (o.ranks || o.pools))
+    throw UsageError("--ranks/--pools with --nodes: the main node plans the layout from the slots that join");
   ProgressView view(quiet);
-  sched::RunObserver obs;
+  backends::RunObserver obs;
   // Diagnostics go out before anything runs (errors mean nothing will).
   obs.on_validated = [&](const qe::ValidationReport& r) {
     std::fputs(format_diagnostics(r.diagnostics).c_str(), stderr);
@@ -142,31 +163,10 @@ int cmd_run(std::vector<std::string> args) {
   obs.on_layout = [&](const qe::Layout& l, const qe::JobNeeds& n) { view.layout(l, n); };
   obs.on_progress = [&](const qe::ProgressEvent& e) { view.event(e); };
   obs.on_note = [&](const std::string& s) { view.note(s); };
-  qe::ValidationReport report;
-  if (nodes > 1 && (o.ranks || o.pools))
-    throw UsageError("--ranks/--pools with --nodes: the main node plans the layout from the slots that join");
-  if (nodes == 1 && !faults.empty()) throw UsageError("--inject-fault needs --nodes");
-  sched::LocalRunResult res;
-  if (nodes > 1) {
-    co.run = o;
-    co.nodes = nodes;
-    for (const auto& f : faults) co.faults.push_back(sched::parse_cluster_fault(f));
-    res = sched::run_cluster(co, obs, &report);
-  } else {
-    res = sched::run_local(o, obs, &report);
-  }
+  const backends::Backend& backend = backends::named(o.nodes > 1 ? "netns" : "local");
+  const backends::RunResult res = backend.run(o, obs);
   view.end_line();
-  if (json) {
-    fmt::print("{}\n", json_text(res.to_json()));
-  } else {
-    fmt::print("job {}: {}", res.job_id, res.state);
-    if (res.results.total_energy_ry) fmt::print(", E = {:.8f} Ry", *res.results.total_energy_ry);
-    if (res.results.wall_time_s) fmt::print(", {:.1f} s", *res.results.wall_time_s);
-    fmt::print("\n");
-    if (!res.message.empty()) fmt::print("  {}\n", res.message);
-    if (!res.outputs_url.empty()) fmt::print("  outputs: {}\n", res.outputs_url);
-  }
-  std::fflush(stdout);
+  print_result(res, json);
   if (res.stop_signal) {  // the exit status must say we were stopped by that signal
     std::signal(res.stop_signal, SIG_DFL);
     std::raise(res.stop_signal);

@@ -1,12 +1,7 @@
 #include "core/paths.hpp"
 
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
-#include <random>
 
 #include <fmt/format.h>
 
@@ -26,24 +21,6 @@ std::string qecloud_home() {
   std::filesystem::create_directories(home, ec);
   if (ec) throw Error(fmt::format("cannot create {}: {}", home, ec.message()));
   return std::filesystem::absolute(home).lexically_normal().string();
-}
-
-std::string job_db_path() {
-  return qecloud_home() + "/jobs.db";
-}
-std::string default_store_url() {
-  return "file://" + qecloud_home() + "/store";
-}
-
-std::string new_job_id() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-  std::random_device rd;
-  std::mt19937 gen(rd() ^ static_cast<unsigned>(::getpid()));
-  return fmt::format("{}-{:04x}", buf, gen() & 0xffff);
 }
 
 }  // namespace qecloud

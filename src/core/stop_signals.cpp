@@ -3,12 +3,14 @@
 namespace qecloud {
 namespace {
 volatile std::sig_atomic_t g_stop_signal = 0;
+int g_depth = 0;  // instances alive; they are made and destroyed on one thread (the command's)
 extern "C" void on_stop_signal(int sig) {
   g_stop_signal = sig;
 }
 }  // namespace
 
-StopSignals::StopSignals() {
+StopSignals::StopSignals() : outermost_(g_depth++ == 0) {
+  if (!outermost_) return;
   g_stop_signal = 0;
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
@@ -19,6 +21,8 @@ StopSignals::StopSignals() {
 }
 
 StopSignals::~StopSignals() {
+  --g_depth;
+  if (!outermost_) return;
   sigaction(SIGINT, &old_int_, nullptr);
   sigaction(SIGTERM, &old_term_, nullptr);
 }

@@ -1,6 +1,8 @@
 #pragma once
 // SIGINT/SIGTERM caught for the life of one long operation (a run, an agent), so the operation can stop
-// its children cleanly and report, then re-raise the signal so the exit status is the truth. One at a time.
+// its children cleanly and report, then re-raise the signal so the exit status is the truth. Nested
+// instances share one flag: the outermost installs the handlers (and clears the flag) and restores them;
+// a signal received while validating or staging is still seen by the run loop that comes after.
 #include <csignal>
 
 namespace qecloud {
@@ -8,7 +10,7 @@ namespace qecloud {
 class StopSignals {
  public:
   StopSignals();
-  ~StopSignals();  // restores the previous handlers
+  ~StopSignals();  // the outermost restores the previous handlers
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
   int received() const;  // the signal received, 0 if none
@@ -16,6 +18,7 @@ class StopSignals {
  private:
   struct sigaction old_int_ {
   }, old_term_{};
+  bool outermost_ = false;
 };
 
 }  // namespace qecloud

@@ -304,6 +304,7 @@ ValidationReport validate(const ParseResult& parsed, const ValidationEnv& env) {
   if (auto v = in.get_string("control", "calculation")) n.calculation = text::to_lower(*v);
   if (auto v = in.get_string("control", "prefix")) n.prefix = *v;
   if (auto v = in.get_string("control", "outdir")) n.outdir = *v;
+  if (auto v = in.get_string("control", "pseudo_dir")) n.pseudo_dir = *v;
   if (auto v = in.get_int("system", "nat")) n.n_atoms = static_cast<int>(*v);
   if (auto v = in.get_int("system", "ntyp")) n.n_species = static_cast<int>(*v);
   if (auto v = in.get_int("system", "nspin")) n.nspin = static_cast<int>(*v);

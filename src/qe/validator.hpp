@@ -35,6 +35,8 @@ struct JobNeeds {
   std::string calculation = "scf";
   std::string prefix = "pwscf";
   std::string outdir = "./";
+  std::string
+      pseudo_dir;  // as written; empty when not set (pw.x then uses $ESPRESSO_PSEUDO, ~/espresso/pseudo)
   int n_atoms = 0;
   int n_species = 0;
   int nspin = 1;

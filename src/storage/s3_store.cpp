@@ -15,7 +15,8 @@
 #include <zlib.h>
 #include <pugixml.hpp>
 
-#include "aws/crypto.hpp"
+#include "core/crypto.hpp"
+#include "core/env.hpp"
 #include "core/error.hpp"
 
 namespace qecloud::storage {
@@ -105,14 +106,14 @@ bool signs_payload(const aws::AwsClient& c) {
 }
 
 std::string payload_hash_for(const aws::AwsClient& c, std::string_view body) {
-  return signs_payload(c) ? aws::sha256_hex(body) : std::string(aws::kUnsignedPayload);
+  return signs_payload(c) ? sha256_hex(body) : std::string(aws::kUnsignedPayload);
 }
 
 // The value of an x-amz-checksum-crc32 header: base64 of the big-endian CRC-32.
 std::string crc32_base64(uLong crc) {
   const char be[4] = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16), static_cast<char>(crc >> 8),
                       static_cast<char>(crc)};
-  return aws::base64(std::string_view(be, 4));
+  return base64(std::string_view(be, 4));
 }
 
 }  // namespace
@@ -132,7 +133,7 @@ std::unique_ptr<S3Store> S3Store::open(const std::string& rest) {
   std::string bucket = rest.substr(0, slash);
   std::string prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
   if (bucket.empty()) throw UsageError(fmt::format("s3://{}: no bucket name", rest));
-  auto env = aws::process_environment();
+  auto env = process_env();
   auto http = aws::make_curl_client();
   const std::string region = aws::resolve_region(env).value_or("us-east-1");
   auto override_url = aws::resolve_endpoint(env, "s3");
@@ -157,13 +158,8 @@ std::unique_ptr<S3Store> S3Store::open(const std::string& rest) {
       throw UsageError(fmt::format(
           "AWS_REQUEST_CHECKSUM_CALCULATION='{}' is neither when_supported nor when_required", *calc));
   }
-  if (auto stall = env("QECLOUD_S3_STALL_TIMEOUT")) {
-    try {
-      opt.timeouts.stall = std::chrono::seconds(std::max(1, std::stoi(*stall)));
-    } catch (const std::exception&) {
-      throw UsageError(fmt::format("QECLOUD_S3_STALL_TIMEOUT='{}' is not a number of seconds", *stall));
-    }
-  }
+  opt.timeouts.stall = std::chrono::seconds(
+      env_integer(env, "QECLOUD_S3_STALL_TIMEOUT", static_cast<int>(opt.timeouts.stall.count()), 1, 86400));
   return std::make_unique<S3Store>(bucket, prefix, client, virtual_host, opt);
 }
 
@@ -233,23 +229,23 @@ void S3Store::put_small(const std::string& local_path, const std::string& full, 
   HttpRequest body;
   body.body.resize(size);
   pread_all(f.fd, body.body.data(), size, 0, local_path);
-  const std::string md5 = aws::md5(body.body);
+  const std::string md5 = qecloud::md5(body.body);
   aws::Request req = object_request("PUT", full);
-  req.headers = {{"Content-MD5", aws::base64(md5)}, {"Content-Type", "application/octet-stream"}};
+  req.headers = {{"Content-MD5", base64(md5)}, {"Content-Type", "application/octet-stream"}};
   const std::string payload_hash = payload_hash_for(*client_, body.body);
   std::string etag;
   for (int attempt = 1; attempt <= kIntegrityAttempts; ++attempt) {
     auto r = client_->send(req, body, payload_hash, opt_.timeouts);
     if (!r) fail("cannot upload " + local_path + " to", full, r.error());
     etag = unquote(r->header("etag").value_or(""));
-    if (etag == aws::hex(md5)) break;
+    if (etag == hex(md5)) break;
   }
-  if (etag != aws::hex(md5)) {
+  if (etag != hex(md5)) {
     remove(full.substr(prefix_.empty() ? 0 : prefix_.size() + 1));
     throw Error(
         fmt::format("upload of {} to s3://{}/{}: the server's ETag {} is not the file's MD5 {} ({} "
                     "attempts); the object was deleted",
-                    local_path, bucket_, full, etag, aws::hex(md5), kIntegrityAttempts));
+                    local_path, bucket_, full, etag, hex(md5), kIntegrityAttempts));
   }
   if (progress_) progress_(size, size);
 }
@@ -293,9 +289,9 @@ void S3Store::put_multipart(const std::string& local_path, const std::string& fu
       // straight from the file (the page cache, by then): no worker holds a whole part in memory.
       thread_local std::string slice;
       slice.resize(kHashSlice);
-      aws::Digest md5(aws::Digest::Kind::kMd5);
-      std::optional<aws::Digest> sha;
-      if (sign) sha.emplace(aws::Digest::Kind::kSha256);
+      Digest md5(Digest::Kind::kMd5);
+      std::optional<Digest> sha;
+      if (sign) sha.emplace(Digest::Kind::kSha256);
       uLong c32 = ::crc32_z(0L, Z_NULL, 0);
       for (std::uint64_t at = 0; at < n; at += kHashSlice) {
         const std::size_t k = std::min<std::uint64_t>(kHashSlice, n - at);
@@ -305,16 +301,16 @@ void S3Store::put_multipart(const std::string& local_path, const std::string& fu
         if (crc) c32 = ::crc32_z(c32, reinterpret_cast<const Bytef*>(slice.data()), k);
       }
       md5s[i] = md5.finish();
-      const std::string payload_hash = sha ? aws::hex(sha->finish()) : std::string(aws::kUnsignedPayload);
+      const std::string payload_hash = sha ? hex(sha->finish()) : std::string(aws::kUnsignedPayload);
       aws::Request up = object_request("PUT", full);
       up.query = {{"partNumber", std::to_string(i + 1)}, {"uploadId", upload_id}};
-      up.headers = {{"Content-MD5", aws::base64(md5s[i])}};
+      up.headers = {{"Content-MD5", base64(md5s[i])}};
       if (crc) {
         crcs[i] = crc32_base64(c32);
         up.headers.emplace_back("x-amz-sdk-checksum-algorithm", "CRC32");
         up.headers.emplace_back("x-amz-checksum-crc32", crcs[i]);
       }
-      const std::string want = aws::hex(md5s[i]);
+      const std::string want = hex(md5s[i]);
       std::string etag, echoed;
       bool ok = false;
       for (int attempt = 1; attempt <= kIntegrityAttempts && !ok; ++attempt) {
@@ -361,19 +357,19 @@ void S3Store::put_multipart(const std::string& local_path, const std::string& fu
     std::string xml = "<CompleteMultipartUpload>";
     std::string all;
     for (std::uint64_t i = 0; i < nparts; ++i) {
-      xml += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>\"{}\"</ETag>", i + 1, aws::hex(md5s[i]));
+      xml += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>\"{}\"</ETag>", i + 1, hex(md5s[i]));
       if (crc) xml += fmt::format("<ChecksumCRC32>{}</ChecksumCRC32>", crcs[i]);
       xml += "</Part>";
       all += md5s[i];
     }
     xml += "</CompleteMultipartUpload>";
-    const std::string expected = fmt::format("{}-{}", aws::hex(aws::md5(all)), nparts);
+    const std::string expected = fmt::format("{}-{}", hex(md5(all)), nparts);
     aws::Request done_req = object_request("POST", full);
     done_req.query = {{"uploadId", upload_id}};
     done_req.headers = {{"Content-Type", "application/xml"}};
     HttpRequest body;
     body.body = xml;
-    auto r = client_->send(done_req, std::move(body), aws::sha256_hex(xml), opt_.timeouts);
+    auto r = client_->send(done_req, std::move(body), sha256_hex(xml), opt_.timeouts);
     if (!r) fail("cannot complete the multipart upload of " + local_path + " to", full, r.error());
     // S3 may answer 200 and put the error in the body.
     std::string code, message;
@@ -440,11 +436,11 @@ void S3Store::get_ranges(const std::string& full, const ObjectHead& h, int fd, s
     get.headers = {{"Range", fmt::format("bytes={}-{}", off, off + len - 1)},
                    {"If-Match", "\"" + h.etag + "\""}};
     std::uint64_t got = 0;
-    std::optional<aws::Digest> md5;
+    std::optional<Digest> md5;
     HttpRequest body;
     body.before_attempt = [&] {
       got = 0;
-      md5.emplace(aws::Digest::Kind::kMd5);
+      md5.emplace(Digest::Kind::kMd5);
     };
     body.body_sink = [&](const char* data, std::size_t k) {
       if (got + k > len) return false;
@@ -464,21 +460,21 @@ void S3Store::get_ranges(const std::string& full, const ObjectHead& h, int fd, s
   std::string actual;
   if (h.etag.find('-') == std::string::npos) {
     if (n <= 1) {
-      actual = aws::hex(n ? md5s[0] : aws::md5(""));
+      actual = hex(n ? md5s[0] : md5(""));
     } else {  // a large single-part object (another tool's): hash the file we wrote
-      aws::Digest d(aws::Digest::Kind::kMd5);
+      Digest d(Digest::Kind::kMd5);
       std::string buf(1 << 20, '\0');
       for (std::uint64_t off = 0; off < h.size; off += buf.size()) {
         std::size_t k = std::min<std::uint64_t>(buf.size(), h.size - off);
         pread_all(fd, buf.data(), k, off, "the download");
         d.update(buf.data(), k);
       }
-      actual = aws::hex(d.finish());
+      actual = hex(d.finish());
     }
   } else if (h.part_size) {
     std::string all;
     for (const auto& m : md5s) all += m;
-    actual = fmt::format("{}-{}", aws::hex(aws::md5(all)), n);
+    actual = fmt::format("{}-{}", hex(md5(all)), n);
   } else {
     return;  // multipart of unknown part size: the size was checked range by range
   }

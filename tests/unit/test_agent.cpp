@@ -10,8 +10,10 @@
 #include "agent/node_env.hpp"
 #include "agent/rendezvous.hpp"
 #include "agent/wire.hpp"
+#include "core/crypto.hpp"
+#include "core/env.hpp"
 #include "core/error.hpp"
-#include "sched/cluster_run.hpp"
+#include "job/node_contract.hpp"
 
 using namespace qecloud;
 using namespace qecloud::agent;
@@ -164,40 +166,13 @@ TEST(NodeEnv, ErrorsNameTheVariable) {
   EXPECT_THROW(read_node_env(map_env({}), "pbs"), UsageError);
 }
 
-TEST(NodeEnv, SettingsNeedASecretAndTheJobOnTheMain) {
-  EXPECT_THROW(read_agent_settings(map_env({}), false), UsageError);
-  EXPECT_THROW(read_agent_settings(map_env({{"QECLOUD_JOB_SECRET", "short"}}), false), UsageError);
-  EXPECT_THROW(read_agent_settings(map_env({{"QECLOUD_JOB_SECRET", kSecret}}), true), UsageError);
-  auto s = read_agent_settings(map_env({{"QECLOUD_JOB_SECRET", kSecret},
-                                        {"QECLOUD_AGENT_PORT", "9000"},
-                                        {"QECLOUD_HEARTBEAT_TIMEOUT", "3"}}),
-                               false);
-  EXPECT_EQ(s.port, 9000);
-  EXPECT_DOUBLE_EQ(s.lost_after_s, 3);
-  EXPECT_THROW(read_agent_settings(
-                   map_env({{"QECLOUD_JOB_SECRET", kSecret}, {"QECLOUD_HEARTBEAT_TIMEOUT", "1"}}), false),
-               UsageError);  // must be ≥ 2 intervals
-}
-
-TEST(ClusterFault, Parses) {
-  auto f = sched::parse_cluster_fault("kill-agent:1:2.5");
-  EXPECT_EQ(f.kind, sched::ClusterFault::Kind::kKillAgent);
-  EXPECT_EQ(f.node, 1);
-  EXPECT_DOUBLE_EQ(f.after_s, 2.5);
-  EXPECT_EQ(sched::parse_cluster_fault("no-start:2").kind, sched::ClusterFault::Kind::kNoStart);
-  EXPECT_THROW(sched::parse_cluster_fault("explode:1"), UsageError);
-  EXPECT_THROW(sched::parse_cluster_fault("no-start:0"), UsageError);  // the main must start
-  EXPECT_EQ(sched::parse_cluster_fault("kill-agent:0:1").node, 0);     // the main may die mid-run
-  EXPECT_THROW(sched::parse_cluster_fault("link-down:x"), UsageError);
-}
-
 // ---- the rendezvous server over loopback ----
 
 namespace {
 
 struct Rig {
   NodeEnv node;
-  AgentSettings settings;
+  NodeContract settings;
   std::vector<std::string> log;
   std::mutex mu;
   Rig(int nodes, double lost_after = 5.0) {

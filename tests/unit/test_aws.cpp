@@ -17,9 +17,9 @@
 
 #include "aws/client.hpp"
 #include "aws/credentials.hpp"
-#include "aws/crypto.hpp"
 #include "aws/http.hpp"
 #include "aws/sigv4.hpp"
+#include "core/crypto.hpp"
 #include "core/error.hpp"
 #include "core/expected.hpp"
 
@@ -50,7 +50,7 @@ struct TempDir {
 
 using EnvMap = std::map<std::string, std::string>;
 
-Environment fake_env(EnvMap vars) {
+EnvLookup fake_env(EnvMap vars) {
   return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
     auto it = vars.find(name);
     if (it == vars.end()) return std::nullopt;

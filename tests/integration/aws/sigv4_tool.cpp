@@ -10,9 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "aws/crypto.hpp"
 #include "aws/sigv4.hpp"
+#include "core/crypto.hpp"
 
+using namespace qecloud;
 using namespace qecloud::aws;
 
 int main() {

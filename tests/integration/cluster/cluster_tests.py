@@ -48,14 +48,19 @@ def ours():
 
 
 def live_processes():
-    """Agents, orted and pw.x still alive (zombies waiting for init do not count)."""
+    """Agents, orted and pw.x still alive in a network namespace other than this machine's own: what the
+    rehearsal's nodes started (zombies waiting for init do not count; pw.x runs of other programs on this
+    machine, in its own network namespace, are not ours)."""
     found = []
+    host_net = os.readlink("/proc/self/ns/net")
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/stat") as f:
                 stat = f.read()
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            if os.readlink(f"/proc/{pid}/ns/net") == host_net:
+                continue
         except OSError:
             continue
         state = stat[stat.rfind(")") + 2]

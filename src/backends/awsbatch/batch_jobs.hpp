@@ -1,0 +1,56 @@
+#pragma once
+// Jobs on AWS Batch: submit (validate, put the input bundle in S3, SubmitJob with the node contract in node
+// overrides and a retry strategy, record as queued), refresh (DescribeJobs for the job and each node; the
+// final state and results come from the main agent's report in S3), logs (CloudWatch Logs, one stream per
+// node), cancel (TerminateJob). An invalid input is refused before any AWS call. After submit, everything
+// — region, queue, log group, store, price — is read from the job's record, never from today's
+// qecloud.toml: a job submitted in one region is followed there after the config moves.
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "aws/api.hpp"
+#include "backends/awsbatch/config.hpp"
+#include "backends/backend.hpp"
+#include "job/database.hpp"
+#include "job/node_contract.hpp"
+
+namespace qecloud::backends::awsbatch {
+
+Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const RunObserver& obs,
+                 const Notes& notes);
+
+// The SubmitJob input (exposed for the model checks in the unit tests): the contract goes to every node.
+nlohmann::json submit_job_input(const AwsConfig& c, const std::string& job_name, const NodeContract& contract,
+                                int nodes, const std::string& instance_type, int timeout_s);
+
+struct NodeState {
+  int index = 0;
+  std::string status;  // SUBMITTED … RUNNING, SUCCEEDED, FAILED
+  std::string reason;
+  std::optional<int> exit_code;
+  std::string log_stream;
+};
+
+struct BatchState {
+  std::string batch_status;  // the parent job's
+  std::string status_reason;
+  std::vector<NodeState> nodes;
+  std::optional<double> started_s, stopped_s;  // Unix seconds
+  bool final() const { return batch_status == "SUCCEEDED" || batch_status == "FAILED"; }
+};
+
+// Reads the job's state from Batch, records it (and, once final, the agent's report and results from S3).
+JobStatus refresh(aws::Api& api, JobDb& db, const JobRecord& job, BatchState& out);
+// Prints each new log line of the job's nodes through `line`; returns how many were new.
+int read_logs(aws::Api& api, const JobRecord& job, const BatchState& s, std::optional<int> node,
+              LogCursor& cursor, const LogLine& line);
+void cancel(aws::Api& api, const JobRecord& job, const std::string& reason);
+
+// Throws qecloud::Error unless the job was submitted to AWS Batch.
+const nlohmann::json& remote_of(const JobRecord& job);
+
+}  // namespace qecloud::backends::awsbatch

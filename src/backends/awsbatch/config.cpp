@@ -1,0 +1,172 @@
+#include "backends/awsbatch/config.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <regex>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "core/error.hpp"
+#include "core/paths.hpp"
+#include "core/text.hpp"
+
+namespace fs = std::filesystem;
+
+namespace qecloud::backends::awsbatch {
+namespace {
+
+class Reader {
+ public:
+  Reader(const toml::table& aws, std::string source) : aws_(aws), source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const toml::node* n, const std::string& field, const std::string& why) const {
+    if (n && n->source().begin.line > 0)
+      throw UsageError(fmt::format("{}:{}: aws.{}: {}", source_, n->source().begin.line, field, why));
+    throw UsageError(fmt::format("{}: aws.{}: {}", source_, field, why));
+  }
+
+  // A value copied from the tutorial is not a value: the call would fail late, at AWS, with a vaguer error.
+  void refuse_placeholder(const toml::node* n, const std::string& field, const std::string& v) const {
+    static const std::regex kPlaceholder(
+        R"(x{4,}|X{4,}|<[^>]*>|CHANGE[_-]?ME|REPLACE|^(subnet|sg)-[0-9a-f]?x+$)", std::regex::icase);
+    if (std::regex_search(v, kPlaceholder))
+      fail(n, field, fmt::format("'{}' is a placeholder (as in the tutorial); put your own value", v));
+  }
+
+  std::string string(const std::string& field, bool required, const std::string& fallback = {}) const {
+    const toml::node* n = aws_.get(field);
+    if (!n) {
+      if (required) fail(nullptr, field, "missing (see `qecloud infra --help` for an example)");
+      return fallback;
+    }
+    auto v = n->value<std::string>();
+    if (!v) fail(n, field, "must be a string");
+    refuse_placeholder(n, field, *v);
+    return *v;
+  }
+
+  std::vector<std::string> strings(const std::string& field, bool required) const {
+    const toml::node* n = aws_.get(field);
+    if (!n) {
+      if (required) fail(nullptr, field, "missing: a list of strings");
+      return {};
+    }
+    const toml::array* a = n->as_array();
+    if (!a) fail(n, field, "must be a list of strings, e.g. [\"…\"]");
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      const toml::node& e = *a->get(i);
+      auto v = e.value<std::string>();
+      const std::string name = fmt::format("{}[{}]", field, i);
+      if (!v) fail(&e, name, "must be a string");
+      refuse_placeholder(&e, name, *v);
+      out.push_back(*v);
+    }
+    if (required && out.empty()) fail(n, field, "must not be empty");
+    return out;
+  }
+
+  int integer(const std::string& field, int fallback, int min, int max) const {
+    const toml::node* n = aws_.get(field);
+    if (!n) return fallback;
+    auto v = n->value_exact<std::int64_t>();
+    if (!v) fail(n, field, "must be an integer");
+    if (*v < min || *v > max) fail(n, field, fmt::format("{} is outside [{}, {}]", *v, min, max));
+    return static_cast<int>(*v);
+  }
+
+  const toml::table& table() const { return aws_; }
+
+ private:
+  const toml::table& aws_;
+  std::string source_;
+};
+
+}  // namespace
+
+std::optional<std::string> find_config(const std::string& explicit_path) {
+  if (!explicit_path.empty()) return explicit_path;
+  if (fs::exists("qecloud.toml")) return fs::absolute("qecloud.toml").string();
+  const char* home = std::getenv("QECLOUD_HOME");
+  if (home && *home && fs::exists(fs::path(home) / "qecloud.toml"))
+    return (fs::path(home) / "qecloud.toml").string();
+  return std::nullopt;
+}
+
+AwsConfig load_config(const std::string& explicit_path) {
+  auto path = find_config(explicit_path);
+  if (!path)
+    throw UsageError(
+        "no qecloud.toml here or in $QECLOUD_HOME: AWS Batch needs an [aws] section (region, bucket, "
+        "subnets, "
+        "security_groups, image, …); see `qecloud infra --help`");
+  if (!fs::exists(*path)) throw UsageError(fmt::format("{}: no such file", *path));
+  return parse_config(text::read_file(*path), *path);
+}
+
+AwsConfig parse_config(const std::string& text, const std::string& source) {
+  toml::table doc;
+  try {
+    doc = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw UsageError(
+        fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column, e.description()));
+  }
+  const toml::table* aws = doc["aws"].as_table();
+  if (!aws) throw UsageError(fmt::format("{}: no [aws] section", source));
+  Reader r(*aws, source);
+  static const std::map<std::string, int> kKnown = {
+      {"region", 0},  {"bucket", 0},          {"prefix", 0},         {"name", 0},
+      {"subnets", 0}, {"security_groups", 0}, {"instance_types", 0}, {"max_vcpus", 0},
+      {"image", 0},   {"vcpus_per_node", 0},  {"memory_mib", 0},     {"shared_memory_mib", 0},
+      {"prices", 0}};
+  for (const auto& [key, node] : *aws)
+    if (!kKnown.count(std::string(key.str())))
+      r.fail(&node, std::string(key.str()), "unknown field (a typo?)");
+
+  AwsConfig c;
+  c.source = source;
+  c.region = r.string("region", true);
+  if (!std::regex_match(c.region, std::regex(R"([a-z]{2}(-[a-z]+)+-\d)")))
+    r.fail(aws->get("region"), "region", fmt::format("'{}' is not a region name like us-east-2", c.region));
+  c.bucket = r.string("bucket", true);
+  if (!std::regex_match(c.bucket, std::regex(R"([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")))
+    r.fail(aws->get("bucket"), "bucket",
+           fmt::format("'{}' is not a valid bucket name (3-63 of a-z 0-9 . -)", c.bucket));
+  c.prefix = r.string("prefix", false, c.prefix);
+  while (!c.prefix.empty() && c.prefix.back() == '/') c.prefix.pop_back();
+  c.name = r.string("name", false, c.name);
+  if (!std::regex_match(c.name, std::regex(R"([A-Za-z][A-Za-z0-9_-]{0,40})")))
+    r.fail(aws->get("name"), "name", "letters, digits, - and _, starting with a letter, at most 41");
+  c.subnets = r.strings("subnets", true);
+  for (std::size_t i = 0; i < c.subnets.size(); ++i)
+    if (c.subnets[i].rfind("subnet-", 0) != 0)
+      r.fail(aws->get("subnets")->as_array()->get(i), fmt::format("subnets[{}]", i),
+             fmt::format("'{}' is not a subnet id (subnet-…)", c.subnets[i]));
+  c.security_groups = r.strings("security_groups", true);
+  for (std::size_t i = 0; i < c.security_groups.size(); ++i)
+    if (c.security_groups[i].rfind("sg-", 0) != 0)
+      r.fail(aws->get("security_groups")->as_array()->get(i), fmt::format("security_groups[{}]", i),
+             fmt::format("'{}' is not a security group id (sg-…)", c.security_groups[i]));
+  c.instance_types = r.strings("instance_types", true);
+  c.max_vcpus = r.integer("max_vcpus", c.max_vcpus, 1, 1000000);
+  c.image = r.string("image", true);
+  c.vcpus_per_node = r.integer("vcpus_per_node", c.vcpus_per_node, 1, 448);
+  c.memory_mib = r.integer("memory_mib", c.memory_mib, 512, 24 * 1024 * 1024);
+  c.shared_memory_mib = r.integer("shared_memory_mib", c.shared_memory_mib, 64, 1024 * 1024);
+  if (const toml::node* p = aws->get("prices")) {
+    const toml::table* t = p->as_table();
+    if (!t) r.fail(p, "prices", "must be a table of instance type = USD per hour");
+    for (const auto& [type, price] : *t) {
+      auto v = price.value<double>();
+      if (!v || *v < 0)
+        r.fail(&price, fmt::format("prices.\"{}\"", type.str()),
+               "must be a non-negative number (USD per hour)");
+      c.prices[std::string(type.str())] = *v;
+    }
+  }
+  return c;
+}
+
+}  // namespace qecloud::backends::awsbatch

@@ -1,0 +1,530 @@
+#include "backends/awsbatch/infra.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/crypto.hpp"
+#include "core/error.hpp"
+#include "job/node_contract.hpp"
+#include "storage/object_store.hpp"
+
+namespace qecloud::backends::awsbatch {
+namespace {
+
+using json = nlohmann::json;
+using aws::ApiCall;
+
+constexpr const char* kInstancePolicy =
+    "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role";
+constexpr const char* kServicePolicy = "arn:aws:iam::aws:policy/service-role/AWSBatchServiceRole";
+constexpr const char* kJobPolicyName = "qecloud-job-store";
+
+std::string service_role(const AwsConfig& c) {
+  return c.name + "-batch-service";
+}
+
+// XML answers turn an empty list into "" (no <member> to tell); JSON ones may leave it out.
+json list_at(const json& j, const std::string& key) {
+  if (j.is_object() && j.contains(key) && j[key].is_array()) return j[key];
+  return json::array();
+}
+
+bool is_not_found(const aws::AwsError& e) {
+  return e.status == 404 || e.code == "NoSuchEntity" || e.code == "NotFound" || e.code == "NoSuchBucket" ||
+         e.code == "ResourceNotFoundException" || e.code == "InvalidPlacementGroup.Unknown";
+}
+
+// `call` when it answers; nullopt when the thing is not there; an error otherwise.
+std::optional<json> lookup(aws::Api& api, const ApiCall& call) {
+  auto r = api.call(call);
+  if (r) return std::move(*r);
+  if (is_not_found(r.error())) return std::nullopt;
+  return api.must(call);  // throws with the full message (credentials get their own)
+}
+
+json assume_role_policy(const std::string& service) {
+  return {
+      {"Version", "2012-10-17"},
+      {"Statement",
+       json::array(
+           {{{"Effect", "Allow"}, {"Principal", {{"Service", service}}}, {"Action", "sts:AssumeRole"}}})}};
+}
+
+json tags(const AwsConfig& c) {
+  return {{"qecloud", c.name}};
+}
+
+class Up {
+ public:
+  Up(aws::Api& api, const AwsConfig& c, const Notes& notes) : api_(api), c_(c), notes_(notes) {}
+
+  void add(std::string kind, std::string name, std::string state, std::string detail = {}) {
+    if (notes_ && state != "exists") notes_(fmt::format("{} {}: {}", kind, name, state));
+    items.push_back({std::move(kind), std::move(name), std::move(state), std::move(detail)});
+  }
+
+  void bucket() {
+    if (lookup(api_, {"s3", "HeadBucket", {{"Bucket", c_.bucket}}}))
+      return add("bucket", c_.bucket, "exists");
+    json create = {{"Bucket", c_.bucket}};
+    if (c_.region != "us-east-1") create["CreateBucketConfiguration"] = {{"LocationConstraint", c_.region}};
+    api_.must({"s3", "CreateBucket", create});
+    api_.must({"s3",
+               "PutPublicAccessBlock",
+               {{"Bucket", c_.bucket},
+                {"PublicAccessBlockConfiguration",
+                 {{"BlockPublicAcls", true},
+                  {"IgnorePublicAcls", true},
+                  {"BlockPublicPolicy", true},
+                  {"RestrictPublicBuckets", true}}}}});
+    add("bucket", c_.bucket, "created");
+  }
+
+  void log_group() {
+    auto groups = api_.must({"logs", "DescribeLogGroups", {{"logGroupNamePrefix", c_.log_group()}}});
+    for (const auto& g : list_at(groups, "logGroups"))
+      if (g.value("logGroupName", "") == c_.log_group()) return add("log group", c_.log_group(), "exists");
+    api_.must({"logs", "CreateLogGroup", {{"logGroupName", c_.log_group()}, {"tags", tags(c_)}}});
+    add("log group", c_.log_group(), "created");
+  }
+
+  // A role with its trust policy and managed policies; returns its ARN.
+  std::string role(const std::string& name, const std::string& principal,
+                   const std::vector<std::string>& managed, const std::string& description) {
+    std::string arn;
+    bool created = false;
+    if (auto r = lookup(api_, {"iam", "GetRole", {{"RoleName", name}}})) {
+      arn = (*r)["Role"].value("Arn", "");
+    } else {
+      auto made = api_.must({"iam",
+                             "CreateRole",
+                             {{"RoleName", name},
+                              {"AssumeRolePolicyDocument", assume_role_policy(principal).dump()},
+                              {"Description", description},
+                              {"Tags", json::array({{{"Key", "qecloud"}, {"Value", c_.name}}})}}});
+      arn = made["Role"].value("Arn", "");
+      created = true;
+    }
+    auto attached = api_.must({"iam", "ListAttachedRolePolicies", {{"RoleName", name}}});
+    bool updated = false;
+    for (const auto& policy : managed) {
+      bool have = false;
+      for (const auto& a : list_at(attached, "AttachedPolicies")) have |= a.value("PolicyArn", "") == policy;
+      if (!have) {
+        api_.must({"iam", "AttachRolePolicy", {{"RoleName", name}, {"PolicyArn", policy}}});
+        updated = true;
+      }
+    }
+    add("role", name, created ? "created" : updated ? "updated" : "exists", arn);
+    return arn;
+  }
+
+  void job_role_policy_doc() {
+    const json want = job_role_policy(c_);
+    bool existed = false;
+    if (auto r = lookup(
+            api_, {"iam", "GetRolePolicy", {{"RoleName", c_.job_role()}, {"PolicyName", kJobPolicyName}}})) {
+      // IAM answers with the document URL-encoded.
+      std::string doc = r->value("PolicyDocument", "");
+      auto have = json::parse(doc, nullptr, false);
+      if (have.is_discarded()) have = json::parse(url_decode(doc), nullptr, false);
+      if (have == want)
+        return add("role policy", fmt::format("{}/{}", c_.job_role(), kJobPolicyName), "exists");
+      existed = true;
+    }
+    api_.must(
+        {"iam",
+         "PutRolePolicy",
+         {{"RoleName", c_.job_role()}, {"PolicyName", kJobPolicyName}, {"PolicyDocument", want.dump()}}});
+    add("role policy", fmt::format("{}/{}", c_.job_role(), kJobPolicyName), existed ? "updated" : "created");
+  }
+
+  std::string instance_profile() {
+    const std::string name = c_.instance_role();
+    json profile;
+    bool created = false;
+    if (auto r = lookup(api_, {"iam", "GetInstanceProfile", {{"InstanceProfileName", name}}})) {
+      profile = (*r)["InstanceProfile"];
+    } else {
+      profile =
+          api_.must({"iam", "CreateInstanceProfile", {{"InstanceProfileName", name}}})["InstanceProfile"];
+      created = true;
+    }
+    bool has_role = false;
+    for (const auto& r : list_at(profile, "Roles")) has_role |= r.value("RoleName", "") == name;
+    if (!has_role)
+      api_.must({"iam", "AddRoleToInstanceProfile", {{"InstanceProfileName", name}, {"RoleName", name}}});
+    const std::string arn = profile.value("Arn", "");
+    add("instance profile", name, created ? "created" : has_role ? "exists" : "updated", arn);
+    return arn;
+  }
+
+  void placement_group() {
+    auto groups = api_.must({"ec2", "DescribePlacementGroups", json::object()});
+    for (const auto& g : list_at(groups, "placementGroupSet"))
+      if (g.value("groupName", "") == c_.placement_group())
+        return add("placement group", c_.placement_group(), "exists");
+    api_.must(
+        {"ec2", "CreatePlacementGroup", {{"GroupName", c_.placement_group()}, {"Strategy", "cluster"}}});
+    add("placement group", c_.placement_group(), "created");
+  }
+
+  std::string compute_environment(const std::string& service_role_arn, const std::string& profile_arn) {
+    auto found = api_.must({"batch",
+                            "DescribeComputeEnvironments",
+                            {{"computeEnvironments", json::array({c_.compute_environment()})}}});
+    for (const auto& ce : list_at(found, "computeEnvironments")) {
+      const std::string status = ce.value("status", "");
+      if (status == "DELETING" || status == "DELETED") continue;
+      const std::string arn = ce.value("computeEnvironmentArn", "");
+      const json& cr = ce.contains("computeResources") ? ce["computeResources"] : json::object();
+      json update = {{"computeEnvironment", c_.compute_environment()}};
+      if (ce.value("state", "") != "ENABLED") update["state"] = "ENABLED";
+      if (cr.value("maxvCpus", c_.max_vcpus) != c_.max_vcpus)
+        update["computeResources"] = {{"maxvCpus", c_.max_vcpus}};
+      if (update.size() > 1) {
+        api_.must({"batch", "UpdateComputeEnvironment", update});
+        add("compute environment", c_.compute_environment(), "updated", arn);
+      } else {
+        add("compute environment", c_.compute_environment(), "exists", arn);
+      }
+      return arn;
+    }
+    json resources = {{"type", "EC2"},
+                      {"allocationStrategy", "BEST_FIT_PROGRESSIVE"},
+                      {"minvCpus", 0},
+                      {"maxvCpus", c_.max_vcpus},
+                      {"desiredvCpus", 0},
+                      {"instanceTypes", c_.instance_types},
+                      {"subnets", c_.subnets},
+                      {"securityGroupIds", c_.security_groups},
+                      {"instanceRole", profile_arn},
+                      {"placementGroup", c_.placement_group()},
+                      {"ec2Configuration", json::array({{{"imageType", "ECS_AL2"}}})},
+                      {"tags", {{"Name", c_.name + "-node"}, {"qecloud", c_.name}}}};
+    auto made = api_.must({"batch",
+                           "CreateComputeEnvironment",
+                           {{"computeEnvironmentName", c_.compute_environment()},
+                            {"type", "MANAGED"},
+                            {"state", "ENABLED"},
+                            {"computeResources", resources},
+                            {"serviceRole", service_role_arn},
+                            {"tags", tags(c_)}}});
+    const std::string arn = made.value("computeEnvironmentArn", "");
+    add("compute environment", c_.compute_environment(), "created", arn);
+    return arn;
+  }
+
+  void job_queue(const std::string& ce_arn) {
+    auto found = api_.must({"batch", "DescribeJobQueues", {{"jobQueues", json::array({c_.job_queue()})}}});
+    for (const auto& q : list_at(found, "jobQueues")) {
+      const std::string status = q.value("status", "");
+      if (status == "DELETING" || status == "DELETED") continue;
+      if (q.value("state", "") != "ENABLED") {
+        api_.must({"batch", "UpdateJobQueue", {{"jobQueue", c_.job_queue()}, {"state", "ENABLED"}}});
+        return add("job queue", c_.job_queue(), "updated", q.value("jobQueueArn", ""));
+      }
+      return add("job queue", c_.job_queue(), "exists", q.value("jobQueueArn", ""));
+    }
+    auto made = api_.must(
+        {"batch",
+         "CreateJobQueue",
+         {{"jobQueueName", c_.job_queue()},
+          {"state", "ENABLED"},
+          {"priority", 1},
+          {"computeEnvironmentOrder", json::array({{{"order", 1}, {"computeEnvironment", ce_arn}}})},
+          {"tags", tags(c_)}}});
+    add("job queue", c_.job_queue(), "created", made.value("jobQueueArn", ""));
+  }
+
+  void job_definition(const std::string& job_role_arn) {
+    const json want = job_definition_input(c_, job_role_arn);
+    const std::string spec = want["parameters"]["qecloud-spec"];
+    auto found = api_.must({"batch",
+                            "DescribeJobDefinitions",
+                            {{"jobDefinitionName", c_.job_definition()}, {"status", "ACTIVE"}}});
+    for (const auto& d : list_at(found, "jobDefinitions"))
+      if (d.contains("parameters") && d["parameters"].value("qecloud-spec", "") == spec)
+        return add("job definition", c_.job_definition(), "exists", d.value("jobDefinitionArn", ""));
+    auto made = api_.must({"batch", "RegisterJobDefinition", want});
+    add("job definition", c_.job_definition(),
+        list_at(found, "jobDefinitions").empty() ? "created" : "updated (new revision)",
+        made.value("jobDefinitionArn", ""));
+  }
+
+  static std::string url_decode(const std::string& s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '%' && i + 2 < s.size()) {
+        out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+        i += 2;
+      } else {
+        out.push_back(s[i] == '+' ? ' ' : s[i]);
+      }
+    }
+    return out;
+  }
+
+  std::vector<InfraItem> items;
+
+ private:
+  aws::Api& api_;
+  const AwsConfig& c_;
+  const Notes& notes_;
+};
+
+// Polls `done` (first at once, then every few seconds) until it holds or the timeout passes.
+void wait_for(const std::string& what, int timeout_s, const Notes& notes, const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  auto pause = std::chrono::milliseconds(200);
+  bool told = false;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      throw Error(fmt::format("timed out after {} s waiting for {}; run `qecloud infra down` again later",
+                              timeout_s, what));
+    if (!told && notes) notes(fmt::format("waiting for {} …", what)), told = true;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(10000));
+  }
+}
+
+std::optional<json> batch_one(aws::Api& api, const char* op, const char* list_key, const char* key,
+                              const std::string& name) {
+  auto found = api.must({"batch", op, {{key, json::array({name})}}});
+  for (const auto& x : list_at(found, list_key)) {
+    const std::string status = x.value("status", "");
+    if (status != "DELETED") return x;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+json job_role_policy(const AwsConfig& c) {
+  const std::string prefix = c.prefix.empty() ? "" : c.prefix + "/";
+  return {{"Version", "2012-10-17"},
+          {"Statement",
+           json::array({{{"Sid", "JobFiles"},
+                         {"Effect", "Allow"},
+                         {"Action", json::array({"s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                                                 "s3:AbortMultipartUpload"})},
+                         {"Resource", fmt::format("arn:aws:s3:::{}/{}*", c.bucket, prefix)}},
+                        {{"Sid", "ListJobFiles"},
+                         {"Effect", "Allow"},
+                         {"Action", "s3:ListBucket"},
+                         {"Resource", fmt::format("arn:aws:s3:::{}", c.bucket)},
+                         {"Condition", {{"StringLike", {{"s3:prefix", json::array({prefix + "*"})}}}}}}})}};
+}
+
+json job_definition_input(const AwsConfig& c, const std::string& job_role_arn) {
+  json container = {
+      {"image", c.image},
+      {"command", json::array({"qecloud", "agent"})},
+      {"jobRoleArn", job_role_arn},
+      {"resourceRequirements", json::array({{{"type", "VCPU"}, {"value", std::to_string(c.vcpus_per_node)}},
+                                            {{"type", "MEMORY"}, {"value", std::to_string(c.memory_mib)}}})},
+      // MPI's shared-memory transport needs more than Docker's 64 MiB /dev/shm, and locked memory.
+      {"linuxParameters", {{"sharedMemorySize", c.shared_memory_mib}}},
+      {"ulimits", json::array({{{"name", "memlock"}, {"softLimit", -1}, {"hardLimit", -1}},
+                               {{"name", "nofile"}, {"softLimit", 65536}, {"hardLimit", 65536}}})},
+      {"environment", json::array({{{"name", node_var::kStore}, {"value", c.store_url()}}})},
+      {"logConfiguration",
+       {{"logDriver", "awslogs"},
+        {"options", {{"awslogs-group", c.log_group()}, {"awslogs-stream-prefix", c.name}}}}}};
+  json def = {{"jobDefinitionName", c.job_definition()},
+              {"type", "multinode"},
+              {"nodeProperties",
+               {{"numNodes", 2},
+                {"mainNode", 0},
+                {"nodeRangeProperties", json::array({{{"targetNodes", "0:"}, {"container", container}}})}}},
+              {"platformCapabilities", json::array({"EC2"})},
+              {"propagateTags", true},
+              {"tags", tags(c)}};
+  // The content's hash, kept in the definition itself: `up` registers a new revision only when it changes.
+  def["parameters"] = {{"qecloud-spec", sha256_hex(def.dump()).substr(0, 16)}};
+  return def;
+}
+
+std::vector<InfraItem> infra_up(aws::Api& api, const AwsConfig& c, const Notes& notes) {
+  Up up(api, c, notes);
+  up.bucket();
+  up.log_group();
+  const std::string service_arn = up.role(service_role(c), "batch.amazonaws.com", {kServicePolicy},
+                                          "AWS Batch manages qecloud's compute environment");
+  up.role(c.instance_role(), "ec2.amazonaws.com", {kInstancePolicy},
+          "ECS container instances of qecloud jobs");
+  const std::string profile_arn = up.instance_profile();
+  const std::string job_role_arn = up.role(c.job_role(), "ecs-tasks.amazonaws.com", {},
+                                           "qecloud jobs: read and write their bucket prefix only");
+  up.job_role_policy_doc();
+  up.placement_group();
+  const std::string ce_arn = up.compute_environment(service_arn, profile_arn);
+  up.job_queue(ce_arn);
+  up.job_definition(job_role_arn);
+  return up.items;
+}
+
+std::vector<InfraItem> infra_down(aws::Api& api, const AwsConfig& c, const InfraOptions& o,
+                                  const Notes& notes) {
+  std::vector<InfraItem> items;
+  auto add = [&](std::string kind, std::string name, std::string state, std::string detail = {}) {
+    if (notes) notes(fmt::format("{} {}: {}", kind, name, state));
+    items.push_back({std::move(kind), std::move(name), std::move(state), std::move(detail)});
+  };
+
+  // The queue first (it holds the compute environment), each disabled before it may be deleted.
+  if (auto q = batch_one(api, "DescribeJobQueues", "jobQueues", "jobQueues", c.job_queue())) {
+    if (q->value("state", "") != "DISABLED")
+      api.must({"batch", "UpdateJobQueue", {{"jobQueue", c.job_queue()}, {"state", "DISABLED"}}});
+    wait_for("the job queue to be disabled", o.wait_timeout_s, notes, [&] {
+      auto x = batch_one(api, "DescribeJobQueues", "jobQueues", "jobQueues", c.job_queue());
+      return !x || (x->value("state", "") == "DISABLED" && x->value("status", "") != "UPDATING");
+    });
+    api.must({"batch", "DeleteJobQueue", {{"jobQueue", c.job_queue()}}});
+    wait_for("the job queue to be deleted", o.wait_timeout_s, notes,
+             [&] { return !batch_one(api, "DescribeJobQueues", "jobQueues", "jobQueues", c.job_queue()); });
+    add("job queue", c.job_queue(), "deleted");
+  } else {
+    add("job queue", c.job_queue(), "absent");
+  }
+  const char* ce_op = "DescribeComputeEnvironments";
+  if (auto ce =
+          batch_one(api, ce_op, "computeEnvironments", "computeEnvironments", c.compute_environment())) {
+    if (ce->value("state", "") != "DISABLED")
+      api.must({"batch",
+                "UpdateComputeEnvironment",
+                {{"computeEnvironment", c.compute_environment()}, {"state", "DISABLED"}}});
+    wait_for("the compute environment to be disabled", o.wait_timeout_s, notes, [&] {
+      auto x = batch_one(api, ce_op, "computeEnvironments", "computeEnvironments", c.compute_environment());
+      return !x || (x->value("state", "") == "DISABLED" && x->value("status", "") != "UPDATING");
+    });
+    api.must({"batch", "DeleteComputeEnvironment", {{"computeEnvironment", c.compute_environment()}}});
+    wait_for("the compute environment to be deleted", o.wait_timeout_s, notes, [&] {
+      return !batch_one(api, ce_op, "computeEnvironments", "computeEnvironments", c.compute_environment());
+    });
+    add("compute environment", c.compute_environment(), "deleted");
+  } else {
+    add("compute environment", c.compute_environment(), "absent");
+  }
+  auto defs = api.must(
+      {"batch", "DescribeJobDefinitions", {{"jobDefinitionName", c.job_definition()}, {"status", "ACTIVE"}}});
+  int revisions = 0;
+  for (const auto& d : list_at(defs, "jobDefinitions")) {
+    api.must({"batch", "DeregisterJobDefinition", {{"jobDefinition", d.value("jobDefinitionArn", "")}}});
+    ++revisions;
+  }
+  add("job definition", c.job_definition(), revisions ? "deleted" : "absent",
+      revisions ? fmt::format("{} revision{}", revisions, revisions > 1 ? "s" : "") : "");
+
+  auto groups = api.must({"ec2", "DescribePlacementGroups", json::object()});
+  bool pg = false;
+  for (const auto& g : list_at(groups, "placementGroupSet"))
+    pg |= g.value("groupName", "") == c.placement_group();
+  if (pg) api.must({"ec2", "DeletePlacementGroup", {{"GroupName", c.placement_group()}}});
+  add("placement group", c.placement_group(), pg ? "deleted" : "absent");
+
+  if (auto p = lookup(api, {"iam", "GetInstanceProfile", {{"InstanceProfileName", c.instance_role()}}})) {
+    for (const auto& r : list_at((*p)["InstanceProfile"], "Roles"))
+      api.must({"iam",
+                "RemoveRoleFromInstanceProfile",
+                {{"InstanceProfileName", c.instance_role()}, {"RoleName", r.value("RoleName", "")}}});
+    api.must({"iam", "DeleteInstanceProfile", {{"InstanceProfileName", c.instance_role()}}});
+    add("instance profile", c.instance_role(), "deleted");
+  } else {
+    add("instance profile", c.instance_role(), "absent");
+  }
+  for (const std::string& role : {service_role(c), c.instance_role(), c.job_role()}) {
+    if (!lookup(api, {"iam", "GetRole", {{"RoleName", role}}})) {
+      add("role", role, "absent");
+      continue;
+    }
+    auto attached = api.must({"iam", "ListAttachedRolePolicies", {{"RoleName", role}}});
+    for (const auto& a : list_at(attached, "AttachedPolicies"))
+      api.must({"iam", "DetachRolePolicy", {{"RoleName", role}, {"PolicyArn", a.value("PolicyArn", "")}}});
+    auto inline_policies = api.must({"iam", "ListRolePolicies", {{"RoleName", role}}});
+    for (const auto& name : list_at(inline_policies, "PolicyNames"))
+      api.must({"iam", "DeleteRolePolicy", {{"RoleName", role}, {"PolicyName", name.get<std::string>()}}});
+    api.must({"iam", "DeleteRole", {{"RoleName", role}}});
+    add("role", role, "deleted");
+  }
+
+  if (!o.delete_data) {
+    add("bucket", c.bucket, "kept", "holds the jobs' results; `infra down --delete-data` removes it");
+    add("log group", c.log_group(), "kept", "holds the jobs' logs; `infra down --delete-data` removes it");
+    return items;
+  }
+  if (lookup(api, {"s3", "HeadBucket", {{"Bucket", c.bucket}}})) {
+    auto store = storage::open_store("s3://" + c.bucket);
+    const std::string prefix = c.prefix.empty() ? "" : c.prefix + "/";
+    int removed = 0;
+    for (const auto& obj : store->list(prefix)) store->remove(obj.key), ++removed;
+    if (store->list("").empty()) {
+      api.must({"s3", "DeleteBucket", {{"Bucket", c.bucket}}});
+      add("bucket", c.bucket, "deleted",
+          fmt::format("{} object{} removed", removed, removed == 1 ? "" : "s"));
+    } else {
+      add("bucket", c.bucket, "kept",
+          fmt::format("{} object{} under {} removed; objects outside it remain", removed,
+                      removed == 1 ? "" : "s", prefix));
+    }
+  } else {
+    add("bucket", c.bucket, "absent");
+  }
+  auto lg = api.must({"logs", "DescribeLogGroups", {{"logGroupNamePrefix", c.log_group()}}});
+  bool have_lg = false;
+  for (const auto& g : list_at(lg, "logGroups")) have_lg |= g.value("logGroupName", "") == c.log_group();
+  if (have_lg) api.must({"logs", "DeleteLogGroup", {{"logGroupName", c.log_group()}}});
+  add("log group", c.log_group(), have_lg ? "deleted" : "absent");
+  return items;
+}
+
+std::vector<InfraItem> infra_status(aws::Api& api, const AwsConfig& c) {
+  std::vector<InfraItem> items;
+  auto present = [&](std::string kind, std::string name, bool yes, std::string detail = {}) {
+    items.push_back({std::move(kind), std::move(name), yes ? "present" : "absent", std::move(detail)});
+  };
+  present("bucket", c.bucket, lookup(api, {"s3", "HeadBucket", {{"Bucket", c.bucket}}}).has_value());
+  auto lg = api.must({"logs", "DescribeLogGroups", {{"logGroupNamePrefix", c.log_group()}}});
+  bool have_lg = false;
+  for (const auto& g : list_at(lg, "logGroups")) have_lg |= g.value("logGroupName", "") == c.log_group();
+  present("log group", c.log_group(), have_lg);
+  for (const std::string& role : {service_role(c), c.instance_role(), c.job_role()}) {
+    auto r = lookup(api, {"iam", "GetRole", {{"RoleName", role}}});
+    present("role", role, r.has_value(), r ? (*r)["Role"].value("Arn", "") : "");
+  }
+  present(
+      "instance profile", c.instance_role(),
+      lookup(api, {"iam", "GetInstanceProfile", {{"InstanceProfileName", c.instance_role()}}}).has_value());
+  auto groups = api.must({"ec2", "DescribePlacementGroups", json::object()});
+  bool pg = false;
+  for (const auto& g : list_at(groups, "placementGroupSet"))
+    pg |= g.value("groupName", "") == c.placement_group();
+  present("placement group", c.placement_group(), pg);
+  auto batch_state = [&](const char* kind, const char* op, const char* key, const std::string& name,
+                         const char* arn_key) {
+    auto x = batch_one(api, op, key, key, name);
+    if (!x) return items.push_back({kind, name, "absent", ""});
+    items.push_back({kind, name, fmt::format("{}/{}", x->value("status", "?"), x->value("state", "?")),
+                     x->value(arn_key, "")});
+  };
+  batch_state("compute environment", "DescribeComputeEnvironments", "computeEnvironments",
+              c.compute_environment(), "computeEnvironmentArn");
+  batch_state("job queue", "DescribeJobQueues", "jobQueues", c.job_queue(), "jobQueueArn");
+  auto defs = api.must(
+      {"batch", "DescribeJobDefinitions", {{"jobDefinitionName", c.job_definition()}, {"status", "ACTIVE"}}});
+  const auto active = list_at(defs, "jobDefinitions");
+  present("job definition", c.job_definition(), !active.empty(),
+          active.empty() ? "" : active.back().value("jobDefinitionArn", ""));
+  return items;
+}
+
+json to_json(const std::vector<InfraItem>& items) {
+  json a = json::array();
+  for (const auto& i : items)
+    a.push_back({{"kind", i.kind}, {"name", i.name}, {"state", i.state}, {"detail", i.detail}});
+  return a;
+}
+
+}  // namespace qecloud::backends::awsbatch

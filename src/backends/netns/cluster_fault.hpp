@@ -1,0 +1,17 @@
+#pragma once
+// Fault injection for multi-node rehearsals and their tests (flux-core style knobs): what to do to which
+// node, and when.
+#include <string>
+
+namespace qecloud::backends::netns {
+
+struct ClusterFault {
+  enum class Kind { kNoStart, kWrongSecret, kKillAgent, kLinkDown } kind;
+  int node = 1;
+  double after_s = 0;  // for kill/link faults: seconds after the main started mpirun
+};
+
+// Parses "no-start:2", "wrong-secret:1", "kill-agent:1:2.5", "link-down:2:1". Throws UsageError.
+ClusterFault parse_cluster_fault(const std::string& text);
+
+}  // namespace qecloud::backends::netns

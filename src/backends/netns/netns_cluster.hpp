@@ -1,0 +1,54 @@
+#pragma once
+// A cluster of real "hosts" on this machine: one network namespace per node, joined by a bridge that lives
+// in a namespace of its own (the host's network is never touched), addresses in 198.18.0.0/24 (from the
+// benchmarking range 198.18.0.0/15) and no route out. Each node process also gets its own hostname
+// ("node-<i>") and its own /tmp (a tmpfs, into which only the paths the job needs are bind-mounted).
+// For tests, and for users who want to rehearse a multi-node job before paying for one. Needs root.
+//
+// Everything is named qc<owner pid>{h,n<i>}: the destructor kills every process left in the namespaces and
+// deletes them, and remove_stale() deletes what an owner that died (SIGKILL, crash) left behind.
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace qecloud::backends::netns {
+
+class LoopbackForwarder;
+
+class NetnsCluster {
+ public:
+  // Creates the namespaces, bridge and links. Throws qecloud::Error (after removing what it made) when it
+  // cannot, e.g. without root or without iproute2.
+  explicit NetnsCluster(int nodes);
+  ~NetnsCluster();
+  NetnsCluster(const NetnsCluster&) = delete;
+  NetnsCluster& operator=(const NetnsCluster&) = delete;
+
+  int nodes() const { return nodes_; }
+  std::string address(int node) const;  // 198.18.0.<10+node>
+  std::string netns(int node) const;    // the node's namespace name
+
+  // Starts argv in node `node` with exactly `env` as its environment, stdout and stderr into log_path.
+  // `shared` are paths (files or directories) under /tmp that must stay visible in the node's private /tmp.
+  pid_t start(int node, const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+              const std::string& log_path, const std::vector<std::string>& shared);
+  // Takes the node's link to the bridge down or up (fault injection: a node whose network dies).
+  void set_link(int node, bool up);
+  // Every node's 127.0.0.1:<port> reaches this host's 127.0.0.1:<port> (a local S3 server); nothing else.
+  void forward_loopback(int port);
+
+  static int remove_stale();  // namespaces whose owner process is gone; returns how many were removed
+  static std::vector<std::string> list_ours();  // names of every qc<pid>… namespace on this machine
+
+ private:
+  void teardown() noexcept;
+  int nodes_;
+  std::string prefix_;
+  std::vector<pid_t> started_;
+  std::vector<std::unique_ptr<LoopbackForwarder>> forwarders_;
+};
+
+}  // namespace qecloud::backends::netns

@@ -1,0 +1,41 @@
+#pragma once
+// Runs one multi-node job's processes on a NetnsCluster, exactly as AWS Batch starts a multi-node job's
+// containers: the same command on every node with the job's environment plus what Batch adds per node
+// (AWS_BATCH_JOB_ID "<id>#<i>", AWS_BATCH_JOB_NODE_INDEX, AWS_BATCH_JOB_NUM_NODES,
+// AWS_BATCH_JOB_MAIN_NODE_INDEX, and on children only AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS). The main
+// node's exit ends the job (children get a few seconds to leave, then are killed), as on Batch. Faults
+// (ClusterFault) are injected on the way. Used by `run --nodes` and by `rehearse-nodes`, AWS Batch's
+// execution plane in the tests.
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "backends/netns/cluster_fault.hpp"
+
+namespace qecloud::backends::netns {
+
+struct NodeLaunch {
+  std::string job_id;  // Batch's job id (without "#<node>")
+  int nodes = 2;
+  std::vector<std::string> argv;                               // argv[0] an absolute path
+  std::map<std::string, std::string> env;                      // every node's
+  std::map<int, std::map<std::string, std::string>> node_env;  // per node, over `env`
+  std::string log_dir;                                         // node-<i>.log (stdout + stderr)
+  std::vector<std::string> shared;                             // paths under /tmp the nodes must see
+  std::vector<int> forward_ports;                              // host loopback ports reachable inside
+  std::vector<ClusterFault> faults;
+  std::function<void(const std::string&)> on_main_line;  // each line of node 0's log, as it comes
+  std::function<void(const std::string&)> on_note;       // "fault injected: …"
+  std::function<void(int node, const char* event, int code)> on_event;  // "started" / "exit"
+  std::function<void()> on_tick;  // about every 100 ms while the main runs (heartbeats)
+};
+
+struct LaunchResult {
+  int main_code = 0;    // the main node's exit status (128+signal when killed; 127 when it never started)
+  int stop_signal = 0;  // SIGINT/SIGTERM received meanwhile (passed on to the main node)
+};
+// Throws qecloud::Error when the nodes cannot be made.
+LaunchResult launch_nodes(const NodeLaunch& l);
+
+}  // namespace qecloud::backends::netns

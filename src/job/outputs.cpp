@@ -1,0 +1,75 @@
+#include "job/outputs.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/text.hpp"
+#include "job/report.hpp"
+
+namespace fs = std::filesystem;
+
+namespace qecloud {
+
+std::string StoreReport::summary() const {
+  std::string out;
+  for (const auto& f : failed) out += (out.empty() ? "not stored: " : "; ") + f;
+  return out;
+}
+
+StoreReport store_outputs(storage::ObjectStore& store, const JobLocation& loc, const std::string& run_dir,
+                          const std::string& save_dir, const std::vector<std::string>& extra) {
+  StoreReport r;
+  auto put = [&](const fs::path& file, const std::string& name) {
+    try {
+      store.put_file(file.string(), loc.output_key(name));
+      r.stored.push_back(name);
+    } catch (const std::exception& e) {
+      r.failed.push_back(fmt::format("{} ({})", name, e.what()));
+    }
+  };
+  for (const char* name :
+       {output_name::kPwOut, output_name::kPwErr, output_name::kCrash, output_name::kResults,
+        output_name::kReport, output_name::kMainLog, output_name::kHostfile})
+    if (!run_dir.empty() && fs::exists(fs::path(run_dir) / name)) put(fs::path(run_dir) / name, name);
+  for (const auto& f : extra)
+    if (fs::exists(f)) put(f, fs::path(f).filename().string());
+  if (save_dir.empty() || !fs::is_directory(save_dir)) return r;
+  const fs::path save(save_dir);
+  if (fs::exists(save / output_name::kXml)) put(save / output_name::kXml, output_name::kXml);
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(save, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
+    if (it->is_regular_file())
+      put(it->path(), (save.filename() / it->path().lexically_relative(save)).string());
+  return r;
+}
+
+std::vector<std::string> fetch_outputs(storage::ObjectStore& store, const JobLocation& loc,
+                                       const std::string& dir) {
+  const std::string prefix = loc.output_prefix();
+  std::vector<std::string> written;
+  for (const auto& obj : store.list(prefix)) {
+    const fs::path dest = fs::path(dir) / obj.key.substr(prefix.size());
+    fs::create_directories(dest.parent_path());
+    store.get_file(obj.key, dest.string());
+    written.push_back(dest.string());
+  }
+  return written;
+}
+
+std::optional<AgentReport> read_stored_report(storage::ObjectStore& store, const JobLocation& loc) {
+  const std::string key = loc.output_key(output_name::kReport);
+  if (!store.exists(key)) return std::nullopt;
+  const fs::path tmp =
+      fs::temp_directory_path() / fmt::format("qecloud-report-{}-{}.json", loc.id, ::getpid());
+  store.get_file(key, tmp.string());
+  std::string text = text::read_file(tmp.string());
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  return parse_report(text);
+}
+
+}  // namespace qecloud

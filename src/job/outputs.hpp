@@ -1,0 +1,35 @@
+#pragma once
+// Moving a job's outputs between a work directory and its store (job/store_layout.hpp names them).
+// Storing never stops at the first failure: every file is tried and the ones that could not be stored are
+// named, so a full disk or a lost bucket says exactly what is missing.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "job/report.hpp"
+#include "job/store_layout.hpp"
+#include "storage/object_store.hpp"
+
+namespace qecloud {
+
+struct StoreReport {
+  std::vector<std::string> stored;  // output names ("pw.out", "silicon.save/…")
+  std::vector<std::string> failed;  // "pw.out: No space left on device"
+  bool ok() const { return failed.empty(); }
+  std::string summary() const;  // "not stored: pw.out (…), results.json (…)"; empty when ok
+};
+
+// Stores what exists of output_name's files in `run_dir` (none when empty) (pw.out, pw.err, CRASH,
+// results.json, agent.json, agent-main.log, hostfile), the XML data file and the restart directory `save_dir`
+// (may be empty), and `extra` files (paths) under their file names.
+StoreReport store_outputs(storage::ObjectStore& store, const JobLocation& loc, const std::string& run_dir,
+                          const std::string& save_dir, const std::vector<std::string>& extra = {});
+
+// Downloads everything under the job's output/ into `dir`; returns the local paths written.
+std::vector<std::string> fetch_outputs(storage::ObjectStore& store, const JobLocation& loc,
+                                       const std::string& dir);
+
+// The job's report (output/agent.json) from its store; nullopt when there is none (yet).
+std::optional<AgentReport> read_stored_report(storage::ObjectStore& store, const JobLocation& loc);
+
+}  // namespace qecloud

@@ -1,0 +1,107 @@
+#include "job/start.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace qecloud {
+
+void check_input_file(const std::string& path) {
+  struct stat st {};
+  if (path.empty()) throw Error("no input file given", kExitBadInput);
+  if (::stat(path.c_str(), &st) != 0) {
+    const int e = errno;
+    if (e == ENAMETOOLONG)
+      throw Error(fmt::format("{}…: the path is too long ({} characters)", path.substr(0, 60), path.size()),
+                  kExitBadInput);
+    throw Error(fmt::format("{}: {}", path, std::strerror(e)), kExitBadInput);
+  }
+  if (S_ISDIR(st.st_mode))
+    throw Error(fmt::format("{} is a directory: give the pw.x input file in it", path), kExitBadInput);
+  if (!S_ISREG(st.st_mode))
+    throw Error(
+        fmt::format("{} is not a regular file (a FIFO, socket or device): give a pw.x input file", path),
+        kExitBadInput);
+  if (::access(path.c_str(), R_OK) != 0)
+    throw Error(fmt::format("{}: {}", path, std::strerror(errno)), kExitBadInput);
+}
+
+StartedJob start_job(const JobRequest& req, JobDb& db,
+                     const std::function<void(const qe::ValidationReport&)>& on_validated) {
+  check_input_file(req.input);
+  const fs::path input = fs::absolute(req.input).lexically_normal();
+  StartedJob js;
+  js.store = storage::open_store(req.store_url.empty() ? default_store_url() : req.store_url);
+  js.location = {js.store->url(""), new_job_id()};
+  while (!js.location.root_url.empty() && js.location.root_url.back() == '/') js.location.root_url.pop_back();
+  JobRecord& rec = js.record;
+  rec.id = js.location.id;
+  rec.name = req.name.empty() ? input.filename().string() : req.name;
+  rec.input = input.string();
+  rec.backend = req.backend;
+  rec.store_url = js.location.url();
+  rec.owner = Owner::self();
+  db.insert(rec);
+  JobGuard guard(db, rec.id);
+  guard.step("validating the input");
+  // Validated once; the bundle and the layout planner use what validation found.
+  js.report =
+      qe::validate_file(input.string(), qe::ValidationEnv::from_process(input.parent_path().string()));
+  if (on_validated) on_validated(js.report);
+  if (!js.report.ok()) {
+    js.refused = true;
+    rec.state = JobState::kInvalid;
+    rec.exit_code = kExitBadInput;
+    rec.message = "the input is invalid; nothing ran";
+    guard.finish(rec.state, kExitBadInput, nlohmann::json::object(), rec.message);
+    return js;
+  }
+  js.bundle = input_bundle(input.string(), js.report.needs);
+  guard.release();  // the caller guards the rest
+  return js;
+}
+
+void stage_inputs(const StartedJob& job) {
+  for (const auto& f : job.bundle.files) job.store->put_file(f.source, job.location.input_key(f.rel));
+}
+
+void copy_bundle(const InputBundle& bundle, const std::string& dir) {
+  for (const auto& f : bundle.files) {
+    const fs::path dest = fs::path(dir) / f.rel;
+    fs::create_directories(dest.parent_path());
+    fs::copy_file(f.source, dest, fs::copy_options::overwrite_existing);
+  }
+}
+
+JobGuard::~JobGuard() {
+  if (done_) return;
+  try {
+    db_.finish(id_, JobState::kFailed, kExitFailure, nlohmann::json::object(),
+               fmt::format("qecloud stopped while {}", step_));
+  } catch (...) {  // the database itself failing: the owner check will call the job lost
+  }
+}
+
+void JobGuard::fail(const std::exception& e) {
+  if (done_) return;
+  done_ = true;
+  db_.finish(id_, JobState::kFailed, kExitFailure, nlohmann::json::object(),
+             fmt::format("qecloud failed while {}: {}", step_, e.what()));
+}
+
+void JobGuard::finish(JobState state, int exit_code, const nlohmann::json& results,
+                      const std::string& message) {
+  db_.finish(id_, state, exit_code, results, message);
+  done_ = true;
+}
+
+}  // namespace qecloud

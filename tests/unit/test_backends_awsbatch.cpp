@@ -1,0 +1,146 @@
+// qecloud.toml's [aws] section, the control-plane wire format (to_wire, XML answers) and the cost table.
+#include <gtest/gtest.h>
+
+#include "aws/api.hpp"
+#include "backends/awsbatch/config.hpp"
+#include "backends/awsbatch/cost.hpp"
+#include "core/error.hpp"
+
+namespace qecloud {
+namespace awsbatch = backends::awsbatch;
+namespace {
+
+const char* kGood = R"([aws]
+region = "us-east-2"
+bucket = "my-qe-results"
+prefix = "runs/"
+subnets = ["subnet-0a1b2c3d"]
+security_groups = ["sg-0a1b2c3d"]
+instance_types = ["c5n.18xlarge", "c5n.9xlarge"]
+image = "123456789012.dkr.ecr.us-east-2.amazonaws.com/qecloud:1"
+[aws.prices]
+"c5n.18xlarge" = 3.0
+)";
+
+std::string error_of(const std::string& text) {
+  try {
+    awsbatch::parse_config(text, "qecloud.toml");
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(AwsConfig, ReadsEveryFieldWithDefaults) {
+  auto c = awsbatch::parse_config(kGood, "qecloud.toml");
+  EXPECT_EQ(c.region, "us-east-2");
+  EXPECT_EQ(c.prefix, "runs");
+  EXPECT_EQ(c.name, "qecloud");
+  EXPECT_EQ(c.instance_types.size(), 2u);
+  EXPECT_EQ(c.max_vcpus, 256);
+  EXPECT_EQ(c.store_url(), "s3://my-qe-results/runs");
+  EXPECT_EQ(c.job_queue(), "qecloud-queue");
+  EXPECT_DOUBLE_EQ(c.prices.at("c5n.18xlarge"), 3.0);
+}
+
+TEST(AwsConfig, TutorialPlaceholdersAreRefusedWithTheirLine) {
+  std::string t = kGood;
+  t.replace(t.find("subnet-0a1b2c3d"), 15, "subnet-2xxxxxxx");
+  EXPECT_EQ(
+      error_of(t),
+      "qecloud.toml:5: aws.subnets[0]: 'subnet-2xxxxxxx' is a placeholder (as in the tutorial); put your own "
+      "value");
+  t = kGood;
+  t.replace(t.find("123456789012"), 12, "5xxxxxxxxxxx");
+  EXPECT_NE(error_of(t).find("qecloud.toml:8: aws.image: '5xxxxxxxxxxx.dkr"), std::string::npos)
+      << error_of(t);
+}
+
+TEST(AwsConfig, MissingWrongAndUnknownFields) {
+  std::string t = kGood;
+  t.erase(t.find("image ="), t.find('\n', t.find("image =")) - t.find("image =") + 1);
+  EXPECT_EQ(error_of(t), "qecloud.toml: aws.image: missing (see `qecloud infra --help` for an example)");
+  EXPECT_EQ(error_of(kGood), "");
+  t = kGood;
+  t.replace(t.find("[\"sg-0a1b2c3d\"]"), 15, "\"sg-0a1b2c3d\"");
+  EXPECT_EQ(error_of(t), "qecloud.toml:6: aws.security_groups: must be a list of strings, e.g. [\"…\"]");
+  t = kGood;
+  t.insert(t.find("image"), "max_vcpu = 12\n");
+  EXPECT_EQ(error_of(t), "qecloud.toml:8: aws.max_vcpu: unknown field (a typo?)");
+  EXPECT_EQ(error_of("[aws]\nregion = \n"),
+            "qecloud.toml:2:10: Error while parsing key-value pair: expected value, saw '\\n'");
+  EXPECT_EQ(error_of("[other]\n"), "qecloud.toml: no [aws] section");
+}
+
+TEST(AwsApi, BatchIsRestJsonUnderV1) {
+  auto w = aws::to_wire({"batch", "SubmitJob", {{"jobName", "x"}}});
+  EXPECT_EQ(w.request.method, "POST");
+  EXPECT_EQ(w.request.path, "/v1/submitjob");
+  EXPECT_EQ(w.body, R"({"jobName":"x"})");
+}
+
+TEST(AwsApi, LogsIsJson11WithTarget) {
+  auto w = aws::to_wire({"logs", "GetLogEvents", {{"logGroupName", "g"}}});
+  EXPECT_EQ(w.request.header("X-Amz-Target").value_or(""), "Logs_20140328.GetLogEvents");
+  EXPECT_EQ(w.request.header("Content-Type").value_or(""), "application/x-amz-json-1.1");
+}
+
+TEST(AwsApi, QueryFormsAreEncodedAsBotocoreDoes) {
+  auto w = aws::to_wire({"iam",
+                         "CreateRole",
+                         {{"RoleName", "r"},
+                          {"Description", "a b/c's"},
+                          {"Tags", nlohmann::json::array({{{"Key", "k"}, {"Value", "v"}}})}}});
+  EXPECT_EQ(w.body,
+            "Action=CreateRole&Version=2010-05-08&Description=a+b%2Fc%27s&RoleName=r&Tags.member.1.Key=k&"
+            "Tags.member.1.Value=v");
+  auto e = aws::to_wire({"ec2", "DescribeKeyPairs", {{"KeyName", nlohmann::json::array({"a", "b"})}}});
+  EXPECT_EQ(e.body, "Action=DescribeKeyPairs&Version=2016-11-15&KeyName.1=a&KeyName.2=b");
+}
+
+TEST(AwsApi, S3BucketCalls) {
+  auto w =
+      aws::to_wire({"s3",
+                    "CreateBucket",
+                    {{"Bucket", "b"}, {"CreateBucketConfiguration", {{"LocationConstraint", "eu-west-1"}}}}});
+  EXPECT_EQ(w.request.method, "PUT");
+  EXPECT_EQ(w.request.path, "/b");
+  EXPECT_NE(w.body.find("<LocationConstraint>eu-west-1</LocationConstraint>"), std::string::npos);
+  EXPECT_THROW(aws::to_wire({"s3", "GetObject", {{"Bucket", "b"}}}), Error);
+  EXPECT_THROW(aws::to_wire({"sqs", "SendMessage", {}}), Error);
+}
+
+TEST(AwsApi, XmlAnswersBecomeJson) {
+  auto j = aws::xml_answer_to_json(
+      "<GetRoleResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GetRoleResult><Role><RoleName>r"
+      "</RoleName><Arn>arn:aws:iam::1:role/r</Arn><Tags><member><Key>k</Key><Value>v</Value></member></Tags>"
+      "</Role></GetRoleResult><ResponseMetadata><RequestId>x</RequestId></ResponseMetadata></"
+      "GetRoleResponse>");
+  EXPECT_EQ(j["Role"]["Arn"], "arn:aws:iam::1:role/r");
+  EXPECT_EQ(j["Role"]["Tags"][0]["Key"], "k");
+  auto e = aws::xml_answer_to_json(
+      "<DescribePlacementGroupsResponse><requestId>1</requestId><placementGroupSet><item><groupName>g</"
+      "groupName>"
+      "</item></placementGroupSet></DescribePlacementGroupsResponse>");
+  EXPECT_EQ(e["placementGroupSet"][0]["groupName"], "g");
+}
+
+TEST(AwsApi, CredentialErrorsAreRecognised) {
+  aws::AwsError e;
+  e.code = "InvalidClientTokenId";
+  EXPECT_TRUE(aws::is_credential_error(e));
+  e.code = "NoSuchEntity";
+  EXPECT_FALSE(aws::is_credential_error(e));
+}
+
+TEST(Cost, TableOverridesAndUnknownTypes) {
+  EXPECT_DOUBLE_EQ(*awsbatch::cost_usd("c5n.18xlarge", 3, 2.0, {}), 3 * 2.0 * 3.888);
+  EXPECT_DOUBLE_EQ(*awsbatch::cost_usd("c5n.18xlarge", 3, 2.0, {{"c5n.18xlarge", 1.0}}), 6.0);
+  EXPECT_FALSE(awsbatch::cost_usd("x9.huge", 1, 1, {}));
+  EXPECT_NE(awsbatch::cost_line("x9.huge", 1, 1, {}).find("[aws.prices]"), std::string::npos);
+  EXPECT_EQ(awsbatch::cost_line("c5n.large", 2, 1.5, {}),
+            "2 × c5n.large × 1.50 h at $0.108/h = $0.32 (built-in table (us-east-1 on-demand, 2024))");
+}
+
+}  // namespace
+}  // namespace qecloud

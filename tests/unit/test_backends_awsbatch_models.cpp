@@ -1,0 +1,231 @@
+// Every AWS call the Batch backend makes — infra up (nothing there yet), infra down and status (everything
+// there), submit, status, logs, cancel — recorded through a fake aws::Api and checked against botocore's own
+// service models: the input (required members, types, enums, unknown members) and the wire form (the
+// protocol's request URI, JSON target, query version).
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "aws/api.hpp"
+#include "backends/awsbatch/batch_jobs.hpp"
+#include "backends/awsbatch/config.hpp"
+#include "backends/awsbatch/infra.hpp"
+#include "botocore_model.hpp"
+
+namespace qecloud {
+namespace awsbatch = backends::awsbatch;
+namespace {
+
+using json = nlohmann::json;
+
+awsbatch::AwsConfig config() {
+  return awsbatch::parse_config(R"([aws]
+region = "eu-west-1"
+bucket = "qe-results"
+prefix = "runs"
+subnets = ["subnet-0a1b2c3d", "subnet-1a1b2c3d"]
+security_groups = ["sg-0a1b2c3d"]
+instance_types = ["c5n.18xlarge"]
+image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/qecloud:1"
+)",
+                                "qecloud.toml");
+}
+
+// Answers as an empty account (`exists` false) or one where `infra up` has run (`exists` true).
+class RecordingApi : public aws::Api {
+ public:
+  explicit RecordingApi(bool exists) : exists_(exists) {}
+  std::vector<aws::ApiCall> calls;
+
+  Expected<json, aws::AwsError> call(const aws::ApiCall& c) override {
+    calls.push_back(c);
+    const std::string& op = c.operation;
+    auto missing = [](const char* code) {
+      aws::AwsError e;
+      e.status = 404;
+      e.code = code;
+      return unexpected(e);
+    };
+    const json role = {{"RoleName", "r"}, {"Arn", "arn:aws:iam::123456789012:role/r"}};
+    if (op == "GetRole")
+      return exists_ ? Expected<json, aws::AwsError>(json{{"Role", role}}) : missing("NoSuchEntity");
+    if (op == "CreateRole") return json{{"Role", role}};
+    if (op == "GetInstanceProfile" || op == "CreateInstanceProfile") {
+      if (op == "GetInstanceProfile" && !exists_) return missing("NoSuchEntity");
+      return json{
+          {"InstanceProfile",
+           {{"Arn", "arn:aws:iam::123456789012:instance-profile/p"},
+            {"Roles", exists_ ? json::array({{{"RoleName", "qecloud-ecs-instance"}}}) : json::array()}}}};
+    }
+    if (op == "GetRolePolicy")
+      return exists_ ? Expected<json, aws::AwsError>(json{{"PolicyDocument", "{}"}})
+                     : missing("NoSuchEntity");
+    if (op == "HeadBucket")
+      return exists_ ? Expected<json, aws::AwsError>(json::object()) : missing("NotFound");
+    if (op == "ListAttachedRolePolicies")
+      return exists_ ? json{{"AttachedPolicies", json::array({{{"PolicyArn", "arn:aws:iam::aws:policy/x"}}})}}
+                     : json::object();
+    if (op == "ListRolePolicies") return json{{"PolicyNames", json::array({"qecloud-job-store"})}};
+    if (op == "DescribeLogGroups")
+      return exists_ ? json{{"logGroups", json::array({{{"logGroupName", "/aws/batch/qecloud"}}})}}
+                     : json::object();
+    if (op == "DescribePlacementGroups")
+      return exists_ ? json{{"placementGroupSet", json::array({{{"groupName", "qecloud-mpi"}}})}}
+                     : json::object();
+    if (op == "DescribeComputeEnvironments") {
+      // down: ENABLED at first, then DISABLED, then gone
+      if (!exists_ || ce_reads_ >= 2) return json{{"computeEnvironments", json::array()}};
+      return json{{"computeEnvironments", json::array({{{"computeEnvironmentArn", "arn:ce"},
+                                                        {"status", "VALID"},
+                                                        {"state", ce_reads_++ == 0 ? "ENABLED" : "DISABLED"},
+                                                        {"computeResources", {{"maxvCpus", 256}}}}})}};
+    }
+    if (op == "DescribeJobQueues") {
+      if (!exists_ || q_reads_ >= 2) return json{{"jobQueues", json::array()}};
+      return json{{"jobQueues", json::array({{{"jobQueueArn", "arn:q"},
+                                              {"status", "VALID"},
+                                              {"state", q_reads_++ == 0 ? "ENABLED" : "DISABLED"}}})}};
+    }
+    if (op == "DescribeJobDefinitions")
+      return exists_ ? json{{"jobDefinitions", json::array({{{"jobDefinitionArn", "arn:jd:1"}}})}}
+                     : json::object();
+    if (op == "DescribeJobs")
+      return json{{"jobs", json::array({{{"jobId", "j-1"}, {"status", "RUNNING"}, {"startedAt", 1}},
+                                        {{"jobId", "j-1#0"},
+                                         {"status", "RUNNING"},
+                                         {"container", {{"logStreamName", "qecloud/default/abc"}}}}})}};
+    if (op == "GetLogEvents" &&
+        c.params.contains("nextToken"))  // the end of the stream, as CloudWatch says it
+      return json{{"events", json::array()}, {"nextForwardToken", c.params["nextToken"]}};
+    if (op == "GetLogEvents")
+      return json{{"events", json::array({{{"message", "hello"}, {"timestamp", 1}}})},
+                  {"nextForwardToken", "f/1"}};
+    return json{{"computeEnvironmentArn", "arn:ce"},
+                {"jobQueueArn", "arn:q"},
+                {"jobDefinitionArn", "arn:jd:2"},
+                {"jobId", "j-1"}};
+  }
+  std::string region() const override { return "eu-west-1"; }
+
+ private:
+  bool exists_;
+  int ce_reads_ = 0, q_reads_ = 0;
+};
+
+const testing::BotocoreModel& model(const std::string& service) {
+  static std::map<std::string, testing::BotocoreModel> models;
+  auto it = models.find(service);
+  if (it == models.end()) it = models.emplace(service, testing::BotocoreModel::load(service)).first;
+  return it->second;
+}
+
+// Problems with one call, against its service's model; empty when it is right.
+std::vector<std::string> check(const aws::ApiCall& c) {
+  const auto& m = model(c.service);
+  std::vector<std::string> problems;
+  if (!m.has_operation(c.operation)) return {fmt::format("{} has no operation {}", c.service, c.operation)};
+  for (auto& p : m.validate(c.operation, c.params)) problems.push_back(c.service + " " + p);
+  const aws::WireRequest w = aws::to_wire(c);
+  const std::string protocol = m.protocol();
+  if (protocol == "rest-json" || protocol == "rest-xml") {
+    std::string uri = m.request_uri(c.operation);
+    uri = uri.substr(0, uri.find('?'));
+    if (uri.find("{Bucket}") != std::string::npos)
+      uri.replace(uri.find("{Bucket}"), 8, c.params.value("Bucket", ""));
+    if (w.request.method != m.http_method(c.operation) || w.request.path != uri)
+      problems.push_back(fmt::format("{} {}: sent {} {}, the model says {} {}", c.service, c.operation,
+                                     w.request.method, w.request.path, m.http_method(c.operation), uri));
+  } else if (protocol == "json") {
+    const std::string want = m.target_prefix() + "." + c.operation;
+    if (w.request.header("X-Amz-Target").value_or("") != want)
+      problems.push_back(fmt::format("{} {}: X-Amz-Target is not {}", c.service, c.operation, want));
+  } else {
+    const std::string want = fmt::format("Action={}&Version={}", c.operation, m.api_version());
+    if (w.body.rfind(want, 0) != 0)
+      problems.push_back(fmt::format("{} {}: the form does not start with {}", c.service, c.operation, want));
+  }
+  return problems;
+}
+
+void expect_all_valid(const std::vector<aws::ApiCall>& calls) {
+  ASSERT_FALSE(calls.empty());
+  for (const auto& c : calls) {
+    auto problems = check(c);
+    EXPECT_TRUE(problems.empty()) << c.service << " " << c.operation << " " << c.params.dump() << "\n"
+                                  << fmt::format("{}", fmt::join(problems, "\n"));
+  }
+}
+
+std::set<std::string> operations(const std::vector<aws::ApiCall>& calls) {
+  std::set<std::string> ops;
+  for (const auto& c : calls) ops.insert(c.operation);
+  return ops;
+}
+
+TEST(AwsBatchModels, InfraUpOnAnEmptyAccount) {
+  RecordingApi api(false);
+  awsbatch::infra_up(api, config(), {});
+  expect_all_valid(api.calls);
+  for (const char* op :
+       {"CreateBucket", "PutPublicAccessBlock", "CreateLogGroup", "CreateRole", "AttachRolePolicy",
+        "CreateInstanceProfile", "AddRoleToInstanceProfile", "PutRolePolicy", "CreatePlacementGroup",
+        "CreateComputeEnvironment", "CreateJobQueue", "RegisterJobDefinition"})
+    EXPECT_TRUE(operations(api.calls).count(op)) << op;
+}
+
+TEST(AwsBatchModels, InfraDownAndStatusWhenEverythingExists) {
+  RecordingApi api(true);
+  awsbatch::infra_down(api, config(), {}, {});
+  expect_all_valid(api.calls);
+  for (const char* op :
+       {"UpdateJobQueue", "DeleteJobQueue", "UpdateComputeEnvironment", "DeleteComputeEnvironment",
+        "DeregisterJobDefinition", "DeletePlacementGroup", "RemoveRoleFromInstanceProfile",
+        "DeleteInstanceProfile", "DetachRolePolicy", "DeleteRolePolicy", "DeleteRole"})
+    EXPECT_TRUE(operations(api.calls).count(op)) << op;
+  RecordingApi status(true);
+  awsbatch::infra_status(status, config());
+  expect_all_valid(status.calls);
+}
+
+NodeContract contract() {
+  NodeContract c;
+  c.secret = std::string(48, 'a');
+  c.store_url = "s3://bucket/qecloud";
+  c.store_job = "jobs/1";
+  c.input = "scf.in";
+  return c;
+}
+
+TEST(AwsBatchModels, SubmitStatusLogsCancel) {
+  const auto c = config();
+  std::vector<aws::ApiCall> calls = {
+      {"batch", "SubmitJob",
+       awsbatch::submit_job_input(c, "qecloud-si-1", contract(), 3, "c5n.18xlarge", 3600)}};
+  JobRecord job;
+  job.id = "1";
+  job.backend = "awsbatch";
+  job.remote = {{"batch_job_id", "j-1"}, {"nodes", 1}};
+  RecordingApi api(true);
+  awsbatch::cancel(api, job, "cancelled with qecloud cancel");
+  awsbatch::BatchState s;
+  s.nodes.push_back({0, "RUNNING", "", std::nullopt, "qecloud/default/abc"});
+  backends::LogCursor cursor;
+  std::vector<std::string> lines;
+  job.remote["log_group"] = c.log_group();
+  awsbatch::read_logs(api, job, s, std::nullopt, cursor,
+                      [&](int, const std::string& l) { lines.push_back(l); });
+  EXPECT_EQ(lines, std::vector<std::string>{"hello"});
+  calls.insert(calls.end(), api.calls.begin(), api.calls.end());
+  calls.push_back({"batch", "DescribeJobs", {{"jobs", json::array({"j-1", "j-1#0", "j-1#1"})}}});
+  expect_all_valid(calls);
+}
+
+TEST(AwsBatchModels, TheCheckerCatchesAWrongCall) {
+  // The same checks refuse a call the model does not allow (so the tests above can fail).
+  EXPECT_FALSE(check({"batch", "SubmitJob", {{"jobName", "x"}, {"jobQueue", "q"}}}).empty());
+  EXPECT_FALSE(
+      check({"batch", "RegisterJobDefinition", {{"jobDefinitionName", "x"}, {"type", "MULTINODE"}}}).empty());
+}
+
+}  // namespace
+}  // namespace qecloud
