@@ -72,6 +72,60 @@ pid_t spawn_shell(const std::string& command, const std::string& cwd, int out_fd
   return spawn(o, out_fd, err_fd);
 }
 
+// The first frame of a launch connection: the command, or why the connection is refused.
+std::optional<std::string> read_exec_request(int fd, Channel& ch, std::string& in, std::string& why) {
+  std::optional<Frame> first;
+  try {
+    auto deadline = Clock::now() + 10s;
+    while (!(first = ch.open(in))) {
+      pollfd p{fd, POLLIN, 0};
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0)
+        return why = "no request within 10 s", std::nullopt;
+      if (!read_some(fd, in)) return why = "connection closed", std::nullopt;
+    }
+    if (first->type != FrameType::kExec) return why = "not a launch request", std::nullopt;
+    return first->json().value("command", "");
+  } catch (const Error& e) {
+    why = e.what();
+    return std::nullopt;
+  }
+}
+
+// Relays the command's stdout/stderr until both close, pinging the launcher. Throws qecloud::Error when the
+// launcher goes away or silent.
+void relay_output(int fd, Channel& ch, std::string& in, int (&outs)[2], const NodeContract& s) {
+  auto last_seen = Clock::now(), next_ping = Clock::now() + ms(s.heartbeat_s);
+  while (outs[0] >= 0 || outs[1] >= 0) {
+    pollfd p[3] = {{fd, POLLIN, 0}, {outs[0], POLLIN, 0}, {outs[1], POLLIN, 0}};
+    auto wait = std::max<long>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(next_ping - Clock::now()).count());
+    ::poll(p, 3, static_cast<int>(wait));
+    for (int k = 0; k < 2; ++k) {
+      if (outs[k] < 0 || !(p[k + 1].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[65536];
+      ssize_t n = ::read(outs[k], buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ::close(outs[k]);
+        outs[k] = -1;
+        continue;
+      }
+      send_all(fd, ch.seal(k == 0 ? FrameType::kStdout : FrameType::kStderr,
+                           std::string_view(buf, static_cast<std::size_t>(n))));
+    }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      if (!read_some(fd, in)) throw Error("the launcher closed the connection");
+      while (ch.open(in)) last_seen = Clock::now();
+    }
+    if (Clock::now() >= next_ping) {
+      next_ping = Clock::now() + ms(s.heartbeat_s);
+      send_all(fd, ch.seal(FrameType::kPing, std::string_view()));
+      if (Clock::now() - last_seen > ms(s.lost_after_s)) throw Error("the launcher went silent");
+    }
+  }
+}
+
 // One launcher connection: authenticate, run the command, relay its output and exit status. The client
 // (`qecloud agent exec` under mpirun) and this side ping each other; when the client goes silent or away,
 // the command's process group is killed — nothing outlives the job on this node.
@@ -80,31 +134,23 @@ void serve_exec(int fd, const NodeContract& s, const std::string& cwd, SessionGr
   const std::string peer = peer_address(fd);
   std::string nonce = random_bytes(kNonceSize);
   Channel ch(s.secret, nonce, /*is_server=*/true);
-  std::string in;
-  auto refuse = [&](const std::string& why) {
-    log(fmt::format("refused a launch request from {}: {}", peer, why));
+  std::string in, why;
+  auto refuse = [&](const std::string& reason) {
+    log(fmt::format("refused a launch request from {}: {}", peer, reason));
     ::close(fd);
   };
-  std::optional<Frame> first;
   try {
     send_all(fd, make_hello(nonce));
-    auto deadline = Clock::now() + 10s;
-    while (!(first = ch.open(in))) {
-      pollfd p{fd, POLLIN, 0};
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) return refuse("no request within 10 s");
-      if (!read_some(fd, in)) return refuse("connection closed");
-    }
-    if (first->type != FrameType::kExec) return refuse("not a launch request");
   } catch (const Error& e) {
     return refuse(e.what());
   }
-  const std::string command = first->json().value("command", "");
+  const auto command = read_exec_request(fd, ch, in, why);
+  if (!command) return refuse(why);
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) return refuse("pipe failed");
   pid_t pid = -1;
   try {
-    pid = spawn_shell(command, cwd, out_pipe[1], err_pipe[1]);
+    pid = spawn_shell(*command, cwd, out_pipe[1], err_pipe[1]);
   } catch (const Error& e) {
     ::close(out_pipe[1]), ::close(err_pipe[1]), ::close(out_pipe[0]), ::close(err_pipe[0]);
     return refuse(e.what());
@@ -112,39 +158,11 @@ void serve_exec(int fd, const NodeContract& s, const std::string& cwd, SessionGr
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   groups.add(pid);
-  log(fmt::format("launching for {}: {:.120}", peer, command));
+  log(fmt::format("launching for {}: {:.120}", peer, *command));
   int outs[2] = {out_pipe[0], err_pipe[0]};
-  auto last_seen = Clock::now(), next_ping = Clock::now() + ms(s.heartbeat_s);
   bool client_gone = false;
   try {
-    while (outs[0] >= 0 || outs[1] >= 0) {
-      pollfd p[3] = {{fd, POLLIN, 0}, {outs[0], POLLIN, 0}, {outs[1], POLLIN, 0}};
-      auto wait = std::max<long>(
-          0, std::chrono::duration_cast<std::chrono::milliseconds>(next_ping - Clock::now()).count());
-      ::poll(p, 3, static_cast<int>(wait));
-      for (int k = 0; k < 2; ++k) {
-        if (outs[k] < 0 || !(p[k + 1].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        char buf[65536];
-        ssize_t n = ::read(outs[k], buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-          ::close(outs[k]);
-          outs[k] = -1;
-          continue;
-        }
-        send_all(fd, ch.seal(k == 0 ? FrameType::kStdout : FrameType::kStderr,
-                             std::string_view(buf, static_cast<std::size_t>(n))));
-      }
-      if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-        if (!read_some(fd, in)) throw Error("the launcher closed the connection");
-        while (ch.open(in)) last_seen = Clock::now();
-      }
-      if (Clock::now() >= next_ping) {
-        next_ping = Clock::now() + ms(s.heartbeat_s);
-        send_all(fd, ch.seal(FrameType::kPing, std::string_view()));
-        if (Clock::now() - last_seen > ms(s.lost_after_s)) throw Error("the launcher went silent");
-      }
-    }
+    relay_output(fd, ch, in, outs, s);
   } catch (const Error& e) {
     log(fmt::format("launch for {} ends: {}; killing what it started", peer, e.what()));
     client_gone = true;
@@ -152,16 +170,12 @@ void serve_exec(int fd, const NodeContract& s, const std::string& cwd, SessionGr
   }
   for (int o : outs)
     if (o >= 0) ::close(o);
-  int st = 0;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
+  const ExitStatus st = wait_exit(pid);
   ::kill(-pid, SIGKILL);  // anything the command left behind in its group
   groups.remove(pid);
   if (!client_gone) {
-    nlohmann::json j = WIFEXITED(st) ? nlohmann::json{{"code", WEXITSTATUS(st)}, {"signal", 0}}
-                                     : nlohmann::json{{"code", -1}, {"signal", WTERMSIG(st)}};
     try {
-      send_all(fd, ch.seal(FrameType::kExit, j));
+      send_all(fd, ch.seal(FrameType::kExit, nlohmann::json{{"code", st.code}, {"signal", st.signal}}));
     } catch (const Error&) {
     }
   }
@@ -172,6 +186,36 @@ std::string hostname() {
   char buf[256] = {};
   ::gethostname(buf, sizeof buf - 1);
   return buf;
+}
+
+// Join: the main may start later than we do, so retry until the join deadline. nullopt: refused, the
+// deadline passed, or a stop signal (the reason is logged).
+std::optional<ClientConnection> join_main(const NodeEnv& node, const NodeContract& s,
+                                          const nlohmann::json& me, const StopSignals& signals,
+                                          const Log& log) {
+  const auto deadline = Clock::now() + std::chrono::seconds(s.join_timeout_s);
+  while (!signals.received()) {
+    if (auto main = ClientConnection::open(node.main_address, s.port, s.secret, 2000)) {
+      try {
+        main->send(FrameType::kJoin, me);
+        auto f = main->receive(10000);
+        while (f && f->type == FrameType::kPing) f = main->receive(10000);
+        if (!f || f->type != FrameType::kWelcome) throw Error("the main did not welcome us");
+      } catch (const Error& e) {
+        log(fmt::format("node {}: join refused by {}:{}: {}", node.node_index, node.main_address, s.port,
+                        e.what()));
+        return std::nullopt;
+      }
+      return main;
+    }
+    if (Clock::now() > deadline) {
+      log(fmt::format("node {}: the main node at {}:{} did not answer within {} s", node.node_index,
+                      node.main_address, s.port, s.join_timeout_s));
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(250ms);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -193,37 +237,14 @@ int run_child(const NodeEnv& node, const NodeContract& s, const Log& log) {
     for (auto& t : sessions) t.join();
     return code;
   };
-
-  // Join: the main may start later than we do, so retry until the join deadline.
-  const auto deadline = Clock::now() + std::chrono::seconds(s.join_timeout_s);
-  std::optional<ClientConnection> main;
-  while (!main) {
-    if (signals.received()) return leave(1);
-    main = ClientConnection::open(node.main_address, s.port, s.secret, 2000);
-    if (main) {
-      try {
-        main->send(FrameType::kJoin, nlohmann::json{{"node", node.node_index},
+  std::optional<ClientConnection> main = join_main(node, s,
+                                                   {{"node", node.node_index},
                                                     {"address", address},
                                                     {"slots", slots},
                                                     {"hostname", hostname()},
-                                                    {"exec_port", exec_port}});
-        auto f = main->receive(10000);
-        while (f && f->type == FrameType::kPing) f = main->receive(10000);
-        if (!f || f->type != FrameType::kWelcome) throw Error("the main did not welcome us");
-      } catch (const Error& e) {
-        log(fmt::format("node {}: join refused by {}:{}: {}", node.node_index, node.main_address, s.port,
-                        e.what()));
-        return leave(1);
-      }
-      break;
-    }
-    if (Clock::now() > deadline) {
-      log(fmt::format("node {}: the main node at {}:{} did not answer within {} s", node.node_index,
-                      node.main_address, s.port, s.join_timeout_s));
-      return leave(1);
-    }
-    std::this_thread::sleep_for(250ms);
-  }
+                                                    {"exec_port", exec_port}},
+                                                   signals, log);
+  if (!main) return leave(1);
   log(fmt::format("node {} ({}, {}, {} slots) joined the main at {}", node.node_index, hostname(), address,
                   slots, node.main_address));
 

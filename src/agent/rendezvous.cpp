@@ -139,107 +139,123 @@ void RendezvousServer::handle_frame(Conn& c, const Frame& f, Clock::time_point n
   // Later frames are heartbeats; anything else from a child is ignored.
 }
 
-void RendezvousServer::loop() {
+struct RendezvousServer::LoopState {
   std::list<Conn> conns;
-  auto next_ping = Clock::now() + ms(settings_.heartbeat_s);
-  auto declare_lost = [&](Conn& c, const std::string& why) {
-    std::lock_guard lock(mu_);
-    if (!lost_) {
-      lost_ = fmt::format("node {} ({}) lost: {}", c.node, c.address, why);
-      log_(*lost_);
-    }
-    changed_.notify_all();
-  };
-  std::optional<int> done;
+  Clock::time_point now = Clock::now();
+  Clock::time_point next_ping;
+  std::optional<int> done;  // the job's exit code, once finish() was called
   Clock::time_point done_deadline;
+};
+
+void RendezvousServer::declare_lost(Conn& c, const std::string& why) {
+  std::lock_guard lock(mu_);
+  if (!lost_) {
+    lost_ = fmt::format("node {} ({}) lost: {}", c.node, c.address, why);
+    log_(*lost_);
+  }
+  changed_.notify_all();
+}
+
+// finish() was called: DONE to every joined child, then a second for the bytes to leave.
+void RendezvousServer::take_finish(LoopState& st) {
+  char buf[16];
+  while (::read(wake_[0], buf, sizeof buf) > 0) {
+  }
+  std::lock_guard lock(mu_);
+  if (!finish_code_ || st.done) return;
+  st.done = finish_code_;
+  st.done_deadline = st.now + std::chrono::seconds(1);
+  for (auto& c : st.conns)
+    if (c.node >= 0) c.out += c.channel.seal(FrameType::kDone, nlohmann::json{{"exit_code", *st.done}});
+}
+
+void RendezvousServer::accept_new(LoopState& st) {
+  while (true) {
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) break;
+    std::string nonce = random_bytes(kNonceSize);
+    Conn c{fd, Channel(settings_.secret, nonce, /*is_server=*/true), peer_address(fd), st.now, st.now};
+    c.out = make_hello(nonce);
+    st.conns.push_back(std::move(c));
+  }
+}
+
+// Frames in (joins, heartbeats), bytes out. A child whose connection ends or fails is lost.
+void RendezvousServer::serve(LoopState& st, Conn& c, short revents) {
+  if (revents & (POLLIN | POLLHUP | POLLERR)) {
+    if (!read_some(c.fd, c.in)) {
+      if (c.node >= 0 && !st.done) declare_lost(c, "its agent closed the connection");
+      c.closing = true;
+    }
+    try {
+      while (!c.closing)
+        if (auto f = c.channel.open(c.in))
+          handle_frame(c, *f, st.now);
+        else
+          break;
+    } catch (const Error& e) {
+      if (c.node >= 0 && !st.done) declare_lost(c, e.what());
+      if (c.node < 0) refuse(c, e.what());
+      c.closing = true;
+    }
+  }
+  if ((revents & POLLOUT) && !c.out.empty()) {
+    ssize_t w = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0) c.out.erase(0, static_cast<std::size_t>(w));
+  }
+}
+
+// Heartbeats out, silence in; a connection that never joined is dropped after the handshake timeout.
+void RendezvousServer::heartbeats(LoopState& st) {
+  if (st.now < st.next_ping) return;
+  st.next_ping = st.now + ms(settings_.heartbeat_s);
+  for (auto& c : st.conns) {
+    if (c.closing) continue;
+    if (c.node >= 0 && !st.done) {
+      c.out += c.channel.seal(FrameType::kPing, std::string_view());
+      if (st.now - c.last_seen > ms(settings_.lost_after_s))
+        declare_lost(c, fmt::format("no heartbeat for {:.0f} s", settings_.lost_after_s));
+    } else if (c.node < 0 && st.now - c.opened > kHandshakeTimeout) {
+      refuse(c, "no join within 10 s");
+    }
+  }
+}
+
+void RendezvousServer::loop() {
+  LoopState st;
+  st.next_ping = Clock::now() + ms(settings_.heartbeat_s);
   while (true) {
     std::vector<pollfd> fds;
     fds.push_back({wake_[0], POLLIN, 0});
-    fds.push_back({listen_fd_, static_cast<short>(done ? 0 : POLLIN), 0});
-    for (auto& c : conns)
+    fds.push_back({listen_fd_, static_cast<short>(st.done ? 0 : POLLIN), 0});
+    for (auto& c : st.conns)
       fds.push_back({c.fd, static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
-    auto now = Clock::now();
-    int timeout = static_cast<int>(
-        std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(next_ping - now).count()));
-    if (done) timeout = std::min(timeout, 50);
-    int r = ::poll(fds.data(), fds.size(), timeout);
-    if (r < 0 && errno != EINTR) {
+    int timeout = static_cast<int>(std::max<long>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(st.next_ping - Clock::now()).count()));
+    if (st.done) timeout = std::min(timeout, 50);
+    if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
       log_(std::string("rendezvous: poll failed: ") + std::strerror(errno));
       return;
     }
-    now = Clock::now();
-    if (fds[0].revents & POLLIN) {
-      char buf[16];
-      while (::read(wake_[0], buf, sizeof buf) > 0) {
-      }
-      std::lock_guard lock(mu_);
-      if (finish_code_ && !done) {
-        done = finish_code_;
-        done_deadline = now + std::chrono::seconds(1);
-        for (auto& c : conns)
-          if (c.node >= 0) c.out += c.channel.seal(FrameType::kDone, nlohmann::json{{"exit_code", *done}});
-      }
-    }
-    if (fds[1].revents & POLLIN) {
-      while (true) {
-        int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0) break;
-        std::string nonce = random_bytes(kNonceSize);
-        Conn c{fd, Channel(settings_.secret, nonce, /*is_server=*/true), peer_address(fd), now, now};
-        c.out = make_hello(nonce);
-        conns.push_back(std::move(c));
-      }
-    }
+    st.now = Clock::now();
+    if (fds[0].revents & POLLIN) take_finish(st);
+    if (fds[1].revents & POLLIN) accept_new(st);
     std::size_t i = 2;
-    for (auto& c : conns) {
+    for (auto& c : st.conns) {
       if (i >= fds.size()) break;
-      const short ev = fds[i++].revents;
-      if (ev & (POLLIN | POLLHUP | POLLERR)) {
-        if (!read_some(c.fd, c.in)) {
-          if (c.node >= 0 && !done) declare_lost(c, "its agent closed the connection");
-          c.closing = true;
-        }
-        try {
-          while (!c.closing)
-            if (auto f = c.channel.open(c.in))
-              handle_frame(c, *f, now);
-            else
-              break;
-        } catch (const Error& e) {
-          if (c.node >= 0 && !done) declare_lost(c, e.what());
-          if (c.node < 0) refuse(c, e.what());
-          c.closing = true;
-        }
-      }
-      if ((ev & POLLOUT) && !c.out.empty()) {
-        ssize_t w = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w > 0) c.out.erase(0, static_cast<std::size_t>(w));
-      }
+      serve(st, c, fds[i++].revents);
     }
-    // Heartbeats out, silence in.
-    if (now >= next_ping) {
-      next_ping = now + ms(settings_.heartbeat_s);
-      for (auto& c : conns) {
-        if (c.closing) continue;
-        if (c.node >= 0 && !done) {
-          c.out += c.channel.seal(FrameType::kPing, std::string_view());
-          if (now - c.last_seen > ms(settings_.lost_after_s))
-            declare_lost(c, fmt::format("no heartbeat for {:.0f} s", settings_.lost_after_s));
-        } else if (c.node < 0 && now - c.opened > kHandshakeTimeout) {
-          refuse(c, "no join within 10 s");
-        }
-      }
-    }
-    for (auto it = conns.begin(); it != conns.end();) {
-      if (it->closing || (done && it->out.empty())) {
+    heartbeats(st);
+    for (auto it = st.conns.begin(); it != st.conns.end();) {
+      if (it->closing || (st.done && it->out.empty())) {
         ::close(it->fd);
-        it = conns.erase(it);
+        it = st.conns.erase(it);
       } else {
         ++it;
       }
     }
-    if (done && (conns.empty() || now > done_deadline)) {
-      for (auto& c : conns) ::close(c.fd);
+    if (st.done && (st.conns.empty() || st.now > st.done_deadline)) {
+      for (auto& c : st.conns) ::close(c.fd);
       return;
     }
   }

@@ -52,7 +52,14 @@ class RendezvousServer {
 
  private:
   struct Conn;
+  struct LoopState;
   void loop();
+  // The loop's steps, one poll() round at a time.
+  void take_finish(LoopState& st);
+  void accept_new(LoopState& st);
+  void serve(LoopState& st, Conn& c, short revents);
+  void heartbeats(LoopState& st);
+  void declare_lost(Conn& c, const std::string& why);
   void handle_frame(Conn& c, const struct Frame& f, std::chrono::steady_clock::time_point now);
   void refuse(Conn& c, const std::string& why);
 

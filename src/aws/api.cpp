@@ -231,14 +231,6 @@ ServiceApi::ServiceApi(EnvLookup env, std::shared_ptr<HttpClient> http, std::str
   creds_ = std::make_shared<CredentialChain>(env_, http_);
 }
 
-std::string ServiceApi::credential_source() {
-  try {
-    return creds_->get().describe();
-  } catch (const Error&) {
-    return "";
-  }
-}
-
 AwsClient& ServiceApi::client(const std::string& name) {
   auto it = clients_.find(name);
   if (it != clients_.end()) return *it->second;

@@ -58,7 +58,6 @@ class ServiceApi : public Api {
   ServiceApi(EnvLookup env, std::shared_ptr<HttpClient> http, std::string region = {});
   Expected<nlohmann::json, AwsError> call(const ApiCall& call) override;
   std::string region() const override { return region_; }
-  std::string credential_source();  // for messages; "" when none are found
 
  private:
   AwsClient& client(const std::string& service);

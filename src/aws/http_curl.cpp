@@ -116,12 +116,6 @@ HttpError::Kind kind_of(CURLcode c) {
   }
 }
 
-std::string host_of(const std::string& url) {
-  auto s = url.find("://");
-  s = s == std::string::npos ? 0 : s + 3;
-  return url.substr(s, url.find_first_of("/?", s) - s);
-}
-
 class CurlClient : public HttpClient {
  public:
   CurlClient() {
@@ -188,8 +182,10 @@ class CurlClient : public HttpClient {
     if (rc != CURLE_OK) {
       if (t.sink_refused) return unexpected(HttpError{HttpError::Kind::kAborted, "the download was aborted"});
       if (t.reader_aborted) return unexpected(HttpError{HttpError::Kind::kAborted, "the upload was aborted"});
-      return unexpected(
-          HttpError{kind_of(rc), fmt::format("{}: {}", host_of(req.url), curl().curl_easy_strerror(rc))});
+      // libcurl's words about a URL may carry a presigned URL's signature: through redact(), like every
+      // message for people that is made from a request.
+      return unexpected(HttpError{
+          kind_of(rc), redact(fmt::format("{} {}: {}", req.method, req.url, curl().curl_easy_strerror(rc)))});
     }
     curl().curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
     return resp;

@@ -283,23 +283,34 @@ void JobDb::heartbeat(const std::string& id) {
 
 void JobDb::finish(const std::string& id, JobState state, int exit_code, const nlohmann::json& results,
                    const std::string& message) {
-  finish_where(id, state, exit_code, results, message, false);
+  finish_where(id, state, exit_code, results, message, nullptr);
 }
 
 bool JobDb::finish_if_active(const std::string& id, JobState state, int exit_code,
                              const nlohmann::json& results, const std::string& message) {
-  return finish_where(id, state, exit_code, results, message, true);
+  return finish_if(id, {JobState::kCreated, JobState::kQueued, JobState::kRunning}, state, exit_code, results,
+                   message);
+}
+
+bool JobDb::finish_if(const std::string& id, std::initializer_list<JobState> from, JobState state,
+                      int exit_code, const nlohmann::json& results, const std::string& message) {
+  const std::vector<JobState> states(from);
+  return finish_where(id, state, exit_code, results, message, &states);
 }
 
 bool JobDb::finish_where(const std::string& id, JobState state, int exit_code, const nlohmann::json& results,
-                         const std::string& message, bool only_active) {
+                         const std::string& message, const std::vector<JobState>* from) {
   const std::string now = now_utc_iso8601(), name(to_string(state));
+  std::string only;
+  if (from) {
+    for (JobState f : *from) only += fmt::format("{}'{}'", only.empty() ? "" : ", ", to_string(f));
+    only = " AND state IN (" + only + ")";
+  }
   WriteTransaction tx(db_);
-  Stmt s(db_, only_active ? "UPDATE jobs SET state = ?2, exit_code = ?3, results = ?4, message = ?5, "
-                            "finished_at = ?6, owner = '{}' WHERE id = ?1 AND state IN ('created', 'queued', "
-                            "'running')"
-                          : "UPDATE jobs SET state = ?2, exit_code = ?3, results = ?4, message = ?5, "
-                            "finished_at = ?6, owner = '{}' WHERE id = ?1");
+  Stmt s(db_, ("UPDATE jobs SET state = ?2, exit_code = ?3, results = ?4, message = ?5, finished_at = ?6, "
+               "owner = '{}' WHERE id = ?1" +
+               only)
+                  .c_str());
   s.bind(1, id)
       .bind(2, name)
       .bind(3, exit_code)

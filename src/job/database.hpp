@@ -2,6 +2,7 @@
 // The job database: every job, its state transitions, layout, timings, results, owner and heartbeat, in
 // SQLite (WAL mode, with a busy timeout, so several qecloud processes can record jobs at once). One file,
 // $QECLOUD_HOME/jobs.db. Errors name the file.
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,6 +66,9 @@ class JobDb {
   // (another process reconciled it, or its owner finished meanwhile).
   bool finish_if_active(const std::string& id, JobState state, int exit_code, const nlohmann::json& results,
                         const std::string& message);
+  // finish() only while the job is in one of `from`; false otherwise.
+  bool finish_if(const std::string& id, std::initializer_list<JobState> from, JobState state, int exit_code,
+                 const nlohmann::json& results, const std::string& message);
   // By full id or unique prefix (taken literally: '%' and '_' match only themselves); throws qecloud::Error
   // when the prefix is ambiguous.
   std::optional<JobRecord> find(const std::string& id_or_prefix);
@@ -75,7 +79,7 @@ class JobDb {
   void exec(const char* sql);
   void create_schema();
   bool finish_where(const std::string& id, JobState state, int exit_code, const nlohmann::json& results,
-                    const std::string& message, bool only_active);
+                    const std::string& message, const std::vector<JobState>* from);
   std::string path_;
   bool read_only_ = false;
   sqlite3* db_ = nullptr;

@@ -15,16 +15,19 @@ std::string read_line(const std::string& path) {
   return line;
 }
 
-// Field 22 of /proc/<pid>/stat (starttime). The command name (field 2) is in parentheses and may hold
-// spaces, so count from the last ')'.
+// Field 22 of /proc/<pid>/stat (starttime) of a live process; nullopt when there is none, or only its
+// zombie (it has exited; its parent has not collected it yet). The command name (field 2) is in
+// parentheses and may hold spaces, so count from the last ')'.
 std::optional<std::uint64_t> start_ticks_of(int pid) {
   const std::string stat = read_line("/proc/" + std::to_string(pid) + "/stat");
   const auto close = stat.rfind(')');
   if (close == std::string::npos) return std::nullopt;
   std::istringstream rest(stat.substr(close + 2));
   std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i)
+  for (int i = 3; i <= 22 && rest >> field; ++i) {
+    if (i == 3 && (field == "Z" || field == "X")) return std::nullopt;
     if (i == 22) return std::stoull(field);
+  }
   return std::nullopt;
 }
 

@@ -22,36 +22,46 @@ std::optional<double> age_s(const std::string& iso) {
 }
 
 std::string owner_text(const Owner& o) {
-  return fmt::format("pid {} on {}", o.pid, o.host);
+  return o.empty() ? std::string("its qecloud process")
+                   : fmt::format("its qecloud process (pid {} on {})", o.pid, o.host);
+}
+
+// The job's report in its store, when it left one (the main node of a multi-node job writes it).
+std::optional<AgentReport> stored_report(const JobRecord& job) {
+  try {
+    const JobLocation loc = JobLocation::of_job_url(job.store_url, job.id);
+    auto store = storage::open_store(loc.root_url);
+    return read_stored_report(*store, loc);
+  } catch (const std::exception&) {  // the store may be gone too; the job is then lost
+    return std::nullopt;
+  }
+}
+
+void adopt(const JobRecord& job, const AgentReport& report, JobRecord& out) {
+  out.state = report.state;
+  out.exit_code = report.exit_code;
+  out.results = qe::to_json(report.results);
+  out.message = fmt::format("the job's own report says {}{} ({} was gone)", to_string(report.state),
+                            report.message.empty() ? "" : ": " + report.message, owner_text(job.owner));
 }
 
 // What the store or the work directory says about a job whose owner is gone.
 void what_is_known(const JobRecord& job, JobRecord& out) {
-  try {
-    auto store = storage::open_store(JobLocation::of_job_url(job.store_url, job.id).root_url);
-    if (auto report = read_stored_report(*store, JobLocation::of_job_url(job.store_url, job.id))) {
-      out.state = report->state;
-      out.exit_code = report->exit_code;
-      out.results = qe::to_json(report->results);
-      out.message = fmt::format("its qecloud process ({}) is gone; the job's own report says {}{}",
-                                owner_text(job.owner), to_string(report->state),
-                                report->message.empty() ? "" : ": " + report->message);
-      return;
-    }
-  } catch (const std::exception&) {  // the store may be gone too; what follows still holds
-  }
+  if (auto report = stored_report(job)) return adopt(job, *report, out);
   out.state = JobState::kLost;
   out.exit_code = kExitFailure;
-  out.message =
-      fmt::format("its qecloud process ({}) is gone (killed?) and left no report", owner_text(job.owner));
+  out.message = fmt::format("{} is gone (killed?) and left no report", owner_text(job.owner));
   const std::string work = job.remote.value("work_dir", std::string());
   const fs::path pw_out = fs::path(work) / output_name::kPwOut;
   if (work.empty() || !fs::exists(pw_out)) return;
   try {
     qe::Results r = qe::parse_output_file(pw_out.string());
     out.results = qe::to_json(r);
-    out.message += fmt::format("; {} shows {} SCF iteration{}{}", pw_out.string(), r.scf_iterations,
-                               r.scf_iterations == 1 ? "" : "s",
+    // A run cut inside the SCF loop has printed its iterations' accuracies but not their count.
+    const auto iterations =
+        std::max<std::size_t>(static_cast<std::size_t>(r.scf_iterations), r.scf_accuracy_ry.size());
+    out.message += fmt::format("; {} shows {} SCF iteration{}{}", pw_out.string(), iterations,
+                               iterations == 1 ? "" : "s",
                                r.steps.size() > 1 ? fmt::format(" over {} ionic steps", r.steps.size()) : "");
   } catch (const std::exception&) {
   }
@@ -70,6 +80,17 @@ void Heartbeat::tick() {
 }
 
 JobRecord reconcile(JobDb& db, const JobRecord& job) {
+  // A lost multi-node job may still be finishing on its nodes: once its report is in the store, it says.
+  if (job.state == JobState::kLost && job.remote.contains("nodes")) {
+    auto report = stored_report(job);
+    if (!report) return job;
+    JobRecord out = job;
+    adopt(job, *report, out);
+    if (!db.read_only() && db.finish_if(job.id, {JobState::kLost}, out.state,
+                                        out.exit_code.value_or(kExitFailure), out.results, out.message))
+      return *db.find(job.id);
+    return job;
+  }
   if (is_final(job.state) || job.owner.empty()) return job;
   bool gone = false;
   if (auto certain = owner_gone(job.owner)) {

@@ -247,149 +247,162 @@ void S3Store::put_small(const std::string& local_path, const std::string& full, 
                     "attempts); the object was deleted",
                     local_path, bucket_, full, etag, hex(md5), kIntegrityAttempts));
   }
-  if (progress_) progress_(size, size);
 }
 
-void S3Store::put_multipart(const std::string& local_path, const std::string& full, std::uint64_t size) {
-  std::uint64_t part = opt_.part_size;
-  // Fewer, larger parts (less per-request work on both sides) once every worker still gets several of them.
-  if (size >= opt_.large_part_size * static_cast<std::uint64_t>(std::max(opt_.workers, 1)) * 4)
-    part = std::max(part, opt_.large_part_size);
-  while ((size + part - 1) / part > kMaxParts) part *= 2;
-  const std::uint64_t nparts = (size + part - 1) / part;
+// One multipart upload: the file, its parts and what each part hashed to.
+struct S3Store::MultipartUpload {
+  std::string local_path, full, upload_id;
+  std::uint64_t size = 0, part = 0, nparts = 0;
+  bool crc = false, sign = false;
+  std::vector<std::string> md5s, crcs;  // raw MD5 and base64 CRC32 of each part
+};
 
-  aws::Request create = object_request("POST", full);
+std::string S3Store::start_multipart(const MultipartUpload& up) {
+  aws::Request create = object_request("POST", up.full);
   create.query = {{"uploads", ""}};
   create.headers = {{"Content-Type", "application/octet-stream"},
-                    {"x-amz-meta-qecloud-part-size", std::to_string(part)}};
-  const bool crc = opt_.crc32_checksums;
-  if (crc) create.headers.emplace_back("x-amz-checksum-algorithm", "CRC32");
+                    {"x-amz-meta-qecloud-part-size", std::to_string(up.part)}};
+  if (up.crc) create.headers.emplace_back("x-amz-checksum-algorithm", "CRC32");
   auto cr = client_->send(create, HttpRequest{}, std::string(aws::kEmptySha256), opt_.timeouts);
-  if (!cr) fail("cannot start the multipart upload of " + local_path + " to", full, cr.error());
+  if (!cr) fail("cannot start the multipart upload of " + up.local_path + " to", up.full, cr.error());
   pugi::xml_document doc;
   doc.load_string(cr->body.c_str());
   const std::string upload_id = doc.child("InitiateMultipartUploadResult").child_value("UploadId");
   if (upload_id.empty())
-    throw Error(fmt::format("s3://{}/{}: no UploadId in the server's answer", bucket_, full));
+    throw Error(fmt::format("s3://{}/{}: no UploadId in the server's answer", bucket_, up.full));
+  return upload_id;
+}
 
-  auto abort = [&] {
-    aws::Request a = object_request("DELETE", full);
-    a.query = {{"uploadId", upload_id}};
-    (void)client_->send(a, HttpRequest{}, std::string(aws::kEmptySha256), opt_.timeouts);
-  };
+// Part i: hashed (MD5, the signed SHA-256, CRC32) slice by slice, in one pass, and then sent straight from
+// the file (the page cache, by then): no worker holds a whole part in memory. Sent again when the server's
+// ETag or CRC32 is not ours.
+void S3Store::upload_part(MultipartUpload& up, int fd, std::uint64_t i) {
+  const std::uint64_t off = i * up.part, n = std::min(up.part, up.size - off);
+  thread_local std::string slice;
+  slice.resize(kHashSlice);
+  Digest md5(Digest::Kind::kMd5);
+  std::optional<Digest> sha;
+  if (up.sign) sha.emplace(Digest::Kind::kSha256);
+  uLong c32 = ::crc32_z(0L, Z_NULL, 0);
+  for (std::uint64_t at = 0; at < n; at += kHashSlice) {
+    const std::size_t k = std::min<std::uint64_t>(kHashSlice, n - at);
+    pread_all(fd, slice.data(), k, off + at, up.local_path);
+    md5.update(slice.data(), k);
+    if (sha) sha->update(slice.data(), k);
+    if (up.crc) c32 = ::crc32_z(c32, reinterpret_cast<const Bytef*>(slice.data()), k);
+  }
+  up.md5s[i] = md5.finish();
+  const std::string payload_hash = sha ? hex(sha->finish()) : std::string(aws::kUnsignedPayload);
+  aws::Request req = object_request("PUT", up.full);
+  req.query = {{"partNumber", std::to_string(i + 1)}, {"uploadId", up.upload_id}};
+  req.headers = {{"Content-MD5", base64(up.md5s[i])}};
+  if (up.crc) {
+    up.crcs[i] = crc32_base64(c32);
+    req.headers.emplace_back("x-amz-sdk-checksum-algorithm", "CRC32");
+    req.headers.emplace_back("x-amz-checksum-crc32", up.crcs[i]);
+  }
+  const std::string want = hex(up.md5s[i]);
+  std::string etag, echoed;
+  bool ok = false;
+  for (int attempt = 1; attempt <= kIntegrityAttempts && !ok; ++attempt) {
+    HttpRequest body;
+    std::uint64_t sent = 0;
+    std::string read_error;
+    body.body_size = n;
+    body.before_attempt = [&] { sent = 0; };
+    // Bytes that differ from the hashed ones (the file changed) are refused by the server (signed
+    // SHA-256, Content-MD5) or caught by the ETag check below; they never complete the upload.
+    body.body_reader = [&](char* out, std::size_t cap) -> std::size_t {
+      const std::size_t k = std::min<std::uint64_t>(cap, n - sent);
+      if (k == 0) return 0;
+      ssize_t r = -1;
+      do {
+        r = ::pread(fd, out, k, static_cast<off_t>(off + sent));
+      } while (r < 0 && errno == EINTR);
+      if (r <= 0) {
+        read_error =
+            fmt::format("cannot read {}: {}", up.local_path, r == 0 ? "file shrank" : std::strerror(errno));
+        return aws::kBodyReaderAbort;
+      }
+      sent += static_cast<std::uint64_t>(r);
+      return static_cast<std::size_t>(r);
+    };
+    auto r = client_->send(req, std::move(body), payload_hash, opt_.timeouts);
+    if (!r && !read_error.empty()) throw Error(read_error);
+    if (!r)
+      fail(fmt::format("cannot upload part {} of {} of {} to", i + 1, up.nparts, up.local_path), up.full,
+           r.error());
+    etag = unquote(r->header("etag").value_or(""));
+    // S3 answers with the CRC32 it computed (and refuses a part whose CRC32 differs from ours).
+    echoed = up.crc ? r->header("x-amz-checksum-crc32").value_or(up.crcs[i]) : "";
+    ok = etag == want && echoed == up.crcs[i];
+  }
+  if (!ok)
+    throw Error(fmt::format("s3://{}/{}: part {} came back with ETag {}{}, not its MD5 {}{} ({} attempts)",
+                            bucket_, up.full, i + 1, etag, up.crc ? " and CRC32 " + echoed : "", want,
+                            up.crc ? " and CRC32 " + up.crcs[i] : "", kIntegrityAttempts));
+}
+
+// The parts in order; the assembled object's ETag must be md5(part md5s)-N, or it is deleted.
+void S3Store::complete_multipart(const MultipartUpload& up) {
+  std::string xml = "<CompleteMultipartUpload>";
+  std::string all;
+  for (std::uint64_t i = 0; i < up.nparts; ++i) {
+    xml += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>\"{}\"</ETag>", i + 1, hex(up.md5s[i]));
+    if (up.crc) xml += fmt::format("<ChecksumCRC32>{}</ChecksumCRC32>", up.crcs[i]);
+    xml += "</Part>";
+    all += up.md5s[i];
+  }
+  xml += "</CompleteMultipartUpload>";
+  const std::string expected = fmt::format("{}-{}", hex(md5(all)), up.nparts);
+  aws::Request done_req = object_request("POST", up.full);
+  done_req.query = {{"uploadId", up.upload_id}};
+  done_req.headers = {{"Content-Type", "application/xml"}};
+  HttpRequest body;
+  body.body = xml;
+  auto r = client_->send(done_req, std::move(body), sha256_hex(xml), opt_.timeouts);
+  if (!r) fail("cannot complete the multipart upload of " + up.local_path + " to", up.full, r.error());
+  // S3 may answer 200 and put the error in the body.
+  std::string code, message;
+  aws::parse_error_body(r->body, code, message);
+  if (!code.empty())
+    throw Error(
+        fmt::format("s3://{}/{}: completing the upload failed: {} {}", bucket_, up.full, code, message));
+  pugi::xml_document d;
+  d.load_string(r->body.c_str());
+  // AWS names the root CompleteMultipartUploadResult; some servers (moto) CompleteMultipartUploadResponse.
+  const std::string etag = unquote(d.document_element().child_value("ETag"));
+  if (etag != expected) {
+    remove(up.full.substr(prefix_.empty() ? 0 : prefix_.size() + 1));
+    throw Error(
+        fmt::format("s3://{}/{}: the assembled object's ETag {} is not {} (md5 of the parts' md5s); "
+                    "the object was deleted",
+                    bucket_, up.full, etag, expected));
+  }
+}
+
+void S3Store::put_multipart(const std::string& local_path, const std::string& full, std::uint64_t size) {
+  MultipartUpload up;
+  up.local_path = local_path, up.full = full, up.size = size;
+  up.part = opt_.part_size;
+  // Fewer, larger parts (less per-request work on both sides) once every worker still gets several of them.
+  if (size >= opt_.large_part_size * static_cast<std::uint64_t>(std::max(opt_.workers, 1)) * 4)
+    up.part = std::max(up.part, opt_.large_part_size);
+  while ((size + up.part - 1) / up.part > kMaxParts) up.part *= 2;
+  up.nparts = (size + up.part - 1) / up.part;
+  up.crc = opt_.crc32_checksums;
+  up.sign = signs_payload(*client_);
+  up.md5s.resize(up.nparts), up.crcs.resize(up.nparts);
+  up.upload_id = start_multipart(up);
   try {
     Fd f(::open(local_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (f.fd < 0) throw Error(fmt::format("cannot open {}: {}", local_path, std::strerror(errno)));
-    std::vector<std::string> md5s(nparts), crcs(nparts);
-    std::atomic<std::uint64_t> done{0};
-    const bool sign = signs_payload(*client_);
-    parallel_for(nparts, opt_.workers, [&](std::uint64_t i) {
-      const std::uint64_t off = i * part, n = std::min(part, size - off);
-      // The part is hashed (MD5, the signed SHA-256, CRC32) slice by slice, in one pass, and then sent
-      // straight from the file (the page cache, by then): no worker holds a whole part in memory.
-      thread_local std::string slice;
-      slice.resize(kHashSlice);
-      Digest md5(Digest::Kind::kMd5);
-      std::optional<Digest> sha;
-      if (sign) sha.emplace(Digest::Kind::kSha256);
-      uLong c32 = ::crc32_z(0L, Z_NULL, 0);
-      for (std::uint64_t at = 0; at < n; at += kHashSlice) {
-        const std::size_t k = std::min<std::uint64_t>(kHashSlice, n - at);
-        pread_all(f.fd, slice.data(), k, off + at, local_path);
-        md5.update(slice.data(), k);
-        if (sha) sha->update(slice.data(), k);
-        if (crc) c32 = ::crc32_z(c32, reinterpret_cast<const Bytef*>(slice.data()), k);
-      }
-      md5s[i] = md5.finish();
-      const std::string payload_hash = sha ? hex(sha->finish()) : std::string(aws::kUnsignedPayload);
-      aws::Request up = object_request("PUT", full);
-      up.query = {{"partNumber", std::to_string(i + 1)}, {"uploadId", upload_id}};
-      up.headers = {{"Content-MD5", base64(md5s[i])}};
-      if (crc) {
-        crcs[i] = crc32_base64(c32);
-        up.headers.emplace_back("x-amz-sdk-checksum-algorithm", "CRC32");
-        up.headers.emplace_back("x-amz-checksum-crc32", crcs[i]);
-      }
-      const std::string want = hex(md5s[i]);
-      std::string etag, echoed;
-      bool ok = false;
-      for (int attempt = 1; attempt <= kIntegrityAttempts && !ok; ++attempt) {
-        HttpRequest body;
-        std::uint64_t sent = 0;
-        std::string read_error;
-        body.body_size = n;
-        body.before_attempt = [&] { sent = 0; };
-        // Bytes that differ from the hashed ones (the file changed) are refused by the server (signed
-        // SHA-256, Content-MD5) or caught by the ETag check below; they never complete the upload.
-        body.body_reader = [&](char* out, std::size_t cap) -> std::size_t {
-          const std::size_t k = std::min<std::uint64_t>(cap, n - sent);
-          if (k == 0) return 0;
-          ssize_t r = -1;
-          do {
-            r = ::pread(f.fd, out, k, static_cast<off_t>(off + sent));
-          } while (r < 0 && errno == EINTR);
-          if (r <= 0) {
-            read_error =
-                fmt::format("cannot read {}: {}", local_path, r == 0 ? "file shrank" : std::strerror(errno));
-            return aws::kBodyReaderAbort;
-          }
-          sent += static_cast<std::uint64_t>(r);
-          return static_cast<std::size_t>(r);
-        };
-        auto r = client_->send(up, std::move(body), payload_hash, opt_.timeouts);
-        if (!r && !read_error.empty()) throw Error(read_error);
-        if (!r)
-          fail(fmt::format("cannot upload part {} of {} of {} to", i + 1, nparts, local_path), full,
-               r.error());
-        etag = unquote(r->header("etag").value_or(""));
-        // S3 answers with the CRC32 it computed (and refuses a part whose CRC32 differs from ours).
-        echoed = crc ? r->header("x-amz-checksum-crc32").value_or(crcs[i]) : "";
-        ok = etag == want && echoed == crcs[i];
-      }
-      if (!ok)
-        throw Error(
-            fmt::format("s3://{}/{}: part {} came back with ETag {}{}, not its MD5 {}{} ({} attempts)",
-                        bucket_, full, i + 1, etag, crc ? " and CRC32 " + echoed : "", want,
-                        crc ? " and CRC32 " + crcs[i] : "", kIntegrityAttempts));
-      if (progress_) progress_(done += n, size);
-    });
-
-    std::string xml = "<CompleteMultipartUpload>";
-    std::string all;
-    for (std::uint64_t i = 0; i < nparts; ++i) {
-      xml += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>\"{}\"</ETag>", i + 1, hex(md5s[i]));
-      if (crc) xml += fmt::format("<ChecksumCRC32>{}</ChecksumCRC32>", crcs[i]);
-      xml += "</Part>";
-      all += md5s[i];
-    }
-    xml += "</CompleteMultipartUpload>";
-    const std::string expected = fmt::format("{}-{}", hex(md5(all)), nparts);
-    aws::Request done_req = object_request("POST", full);
-    done_req.query = {{"uploadId", upload_id}};
-    done_req.headers = {{"Content-Type", "application/xml"}};
-    HttpRequest body;
-    body.body = xml;
-    auto r = client_->send(done_req, std::move(body), sha256_hex(xml), opt_.timeouts);
-    if (!r) fail("cannot complete the multipart upload of " + local_path + " to", full, r.error());
-    // S3 may answer 200 and put the error in the body.
-    std::string code, message;
-    aws::parse_error_body(r->body, code, message);
-    if (!code.empty())
-      throw Error(
-          fmt::format("s3://{}/{}: completing the upload failed: {} {}", bucket_, full, code, message));
-    pugi::xml_document d;
-    d.load_string(r->body.c_str());
-    // AWS names the root CompleteMultipartUploadResult; some servers (moto) CompleteMultipartUploadResponse.
-    const std::string etag = unquote(d.document_element().child_value("ETag"));
-    if (etag != expected) {
-      remove(full.substr(prefix_.empty() ? 0 : prefix_.size() + 1));
-      throw Error(
-          fmt::format("s3://{}/{}: the assembled object's ETag {} is not {} (md5 of the parts' md5s); "
-                      "the object was deleted",
-                      bucket_, full, etag, expected));
-    }
-  } catch (...) {
-    abort();
+    parallel_for(up.nparts, opt_.workers, [&](std::uint64_t i) { upload_part(up, f.fd, i); });
+    complete_multipart(up);
+  } catch (...) {  // nothing but a whole, verified object may appear under the key
+    aws::Request a = object_request("DELETE", full);
+    a.query = {{"uploadId", up.upload_id}};
+    (void)client_->send(a, HttpRequest{}, std::string(aws::kEmptySha256), opt_.timeouts);
     throw;
   }
 }
@@ -429,7 +442,6 @@ void S3Store::get_file(const std::string& key, const std::string& local_path) {
 void S3Store::get_ranges(const std::string& full, const ObjectHead& h, int fd, std::uint64_t part) {
   const std::uint64_t n = h.size == 0 ? 0 : (h.size + part - 1) / part;
   std::vector<std::string> md5s(n);
-  std::atomic<std::uint64_t> done{0};
   parallel_for(n, opt_.workers, [&](std::uint64_t i) {
     const std::uint64_t off = i * part, len = std::min(part, h.size - off);
     aws::Request get = object_request("GET", full);
@@ -455,7 +467,6 @@ void S3Store::get_ranges(const std::string& full, const ObjectHead& h, int fd, s
       throw Error(
           fmt::format("s3://{}/{}: got {} bytes of range {}-{}", bucket_, full, got, off, off + len - 1));
     md5s[i] = md5->finish();
-    if (progress_) progress_(done += len, h.size);
   });
   std::string actual;
   if (h.etag.find('-') == std::string::npos) {

@@ -43,9 +43,6 @@ struct ObjectHead {
   std::optional<std::uint64_t> part_size;  // from x-amz-meta-qecloud-part-size
 };
 
-// Progress of one transfer: bytes done, bytes in all.
-using Progress = std::function<void(std::uint64_t, std::uint64_t)>;
-
 class S3Store : public ObjectStore {
  public:
   S3Store(std::string bucket, std::string prefix, std::shared_ptr<aws::AwsClient> client, bool virtual_host,
@@ -61,7 +58,6 @@ class S3Store : public ObjectStore {
   std::string url(const std::string& key) const override;
 
   std::optional<ObjectHead> head(const std::string& key);
-  void set_progress(Progress p) { progress_ = std::move(p); }
   aws::AwsClient& client() { return *client_; }
 
  private:
@@ -69,6 +65,11 @@ class S3Store : public ObjectStore {
   aws::Request object_request(const std::string& method, const std::string& full) const;
   void put_small(const std::string& local_path, const std::string& full, std::uint64_t size);
   void put_multipart(const std::string& local_path, const std::string& full, std::uint64_t size);
+  // put_multipart's steps (MultipartUpload is in s3_store.cpp).
+  struct MultipartUpload;
+  std::string start_multipart(const MultipartUpload& up);
+  void upload_part(MultipartUpload& up, int fd, std::uint64_t i);
+  void complete_multipart(const MultipartUpload& up);
   void get_ranges(const std::string& full, const ObjectHead& h, int fd, std::uint64_t part);
   [[noreturn]] void fail(const std::string& what, const std::string& full, const aws::AwsError& e) const;
 
@@ -76,7 +77,6 @@ class S3Store : public ObjectStore {
   std::shared_ptr<aws::AwsClient> client_;
   bool virtual_host_;
   S3Options opt_;
-  Progress progress_;
 };
 
 }  // namespace qecloud::storage

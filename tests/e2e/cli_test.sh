@@ -78,5 +78,50 @@ run status 20200101-000000-0000 --config "$work/qecloud.toml"
 check "status of an unknown job" eval '! rc 0'
 unset QECLOUD_HOME
 
+# The job record tells the truth: what is not a pw.x input file is refused before anything is recorded.
+export QECLOUD_HOME="$work/home-refusals"
+mkdir -p "$work/a-directory.in"
+run run "$work/a-directory.in"
+check "run of a directory: exit 3, named as a directory" eval 'rc 3 && err_has "is a directory"'
+run run "$work/missing.in"
+check "run of a missing file: exit 3, named" eval 'rc 3 && err_has "missing.in: No such file"'
+long="$work/$(printf 'x%.0s' $(seq 1 300)).in"
+run run "$long"
+check "run of an over-long path: exit 3" eval 'rc 3 && err_has "too long"'
+run list --json
+check "none of those was recorded" eval 'rc 0 && python3 -c "import json; assert json.load(open(\"$work/out\")) == []"'
+run show %
+check "show % matches no job (a prefix is text, not a pattern)" eval 'rc 1 && err_has "no job '"'"'%'"'"'"'
+run run "$src/examples/si/scf.in" --nodes 2 --join-timeout 0
+check "--join-timeout 0 is refused up front" eval 'rc 2 && err_has "--join-timeout"'
+run run "$src/examples/si/scf.in" --grace -1
+check "--grace -1 is refused up front" eval 'rc 2 && err_has "--grace"'
+run run "$src/examples/si/scf.in" --nodes 2 --pools 2
+check "--nodes with --pools is refused" eval 'rc 2 && err_has "--pools"'
+unset QECLOUD_HOME
+
+# A read-only $QECLOUD_HOME: `list` still shows what is recorded and says why nothing is updated; a home
+# without a database names the path it cannot write.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+  ro="$work/home-readonly"; mkdir -p "$ro"
+  python3 - "$ro/jobs.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("CREATE TABLE jobs (id TEXT PRIMARY KEY, name TEXT, input TEXT, backend TEXT, state TEXT, store_url TEXT, created_at TEXT, started_at TEXT, finished_at TEXT, exit_code INTEGER, layout TEXT, results TEXT, message TEXT, remote TEXT, owner TEXT, heartbeat_at TEXT)")
+db.execute("CREATE TABLE transitions (job_id TEXT, state TEXT, at TEXT, note TEXT)")
+db.execute("INSERT INTO jobs (id, name, state) VALUES ('20260101-000000-abcd', 'old.in', 'succeeded')")
+db.commit()
+PY
+  chmod 755 "$work" "$ro"; chmod 644 "$ro/jobs.db"
+  nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env QECLOUD_HOME="$1" "$qecloud" "${@:2}"; }
+  nobody "$ro" list >"$work/out" 2>"$work/err"; echo $? >"$work/rc"
+  check "read-only home: list shows the jobs and says it is read-only" eval 'rc 0 && out_has "20260101-000000-abcd" && err_has "read-only"'
+  empty="$work/home-readonly-empty"; mkdir -p "$empty"; chmod 755 "$empty"
+  nobody "$empty" list >"$work/out" 2>"$work/err"; echo $? >"$work/rc"
+  check "read-only home without a database: the path is named" eval 'rc 1 && err_has "$empty"'
+else
+  check "read-only home tests need root and setpriv" false
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -7,6 +7,8 @@
 #include "core/error.hpp"
 #include "job/database.hpp"
 
+#include <sqlite3.h>
+
 namespace fs = std::filesystem;
 using namespace qecloud;
 
@@ -110,5 +112,66 @@ TEST(JobDb, SeveralProcessesCreateTheDatabaseAtOnce) {
     EXPECT_EQ(record_from_processes(t.path(), 6, 3), 0) << "round " << round;
     JobDb db(t.path());
     EXPECT_EQ(db.list(1000).size(), 18u);
+  }
+}
+
+TEST(JobDb, APrefixIsTextNotAPattern) {
+  TempDb t;
+  JobDb db(t.path());
+  db.insert(job("20261124-000000-aaaa"));
+  EXPECT_FALSE(db.find("%"));
+  EXPECT_FALSE(db.find("2026_124"));
+  EXPECT_FALSE(db.find(""));
+  EXPECT_EQ(db.find("20261124-0")->id, "20261124-000000-aaaa");
+}
+
+TEST(JobDb, OwnerHeartbeatAndFinishOnlyWhileActive) {
+  TempDb t;
+  JobDb db(t.path());
+  JobRecord j = job("a");
+  j.owner = Owner::self();
+  db.insert(j);
+  auto got = db.find("a");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->owner.pid, ::getpid());
+  EXPECT_FALSE(got->heartbeat_at.empty());
+  EXPECT_EQ(owner_gone(got->owner), false);
+  db.set_state("a", JobState::kQueued, "submitted");
+  EXPECT_TRUE(db.finish_if_active("a", JobState::kLost, 1, nlohmann::json::object(), "owner gone"));
+  EXPECT_FALSE(db.finish_if_active("a", JobState::kFailed, 1, nlohmann::json::object(), "again"));
+  got = db.find("a");
+  EXPECT_EQ(got->state, JobState::kLost);
+  EXPECT_TRUE(got->owner.empty());  // a finished job has no owner
+  EXPECT_EQ(db.transitions("a").size(), 3u);
+}
+
+// A database written by an older qecloud (no remote, owner or heartbeat columns) is brought up to date.
+TEST(JobDb, AnOldDatabaseGetsTheNewColumns) {
+  TempDb t;
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(t.path().c_str(), &raw), SQLITE_OK);
+    sqlite3_exec(
+        raw,
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, name TEXT, input TEXT, backend TEXT, state TEXT, "
+        "store_url TEXT, created_at TEXT, started_at TEXT, finished_at TEXT, exit_code INTEGER, layout "
+        "TEXT, results TEXT, message TEXT); INSERT INTO jobs (id, state) VALUES ('old', 'succeeded');",
+        nullptr, nullptr, nullptr);
+    sqlite3_close(raw);
+  }
+  JobDb db(t.path());
+  auto old = db.find("old");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->state, JobState::kSucceeded);
+  db.insert(job("new"));
+  EXPECT_EQ(db.list().size(), 2u);
+}
+
+TEST(JobDb, ErrorsNameTheFile) {
+  try {
+    JobDb db("/nonexistent-dir/jobs.db");
+    FAIL() << "opened";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent-dir"), std::string::npos) << e.what();
   }
 }

@@ -366,118 +366,144 @@ std::vector<InfraItem> infra_up(aws::Api& api, const AwsConfig& c, const Notes& 
   return up.items;
 }
 
-std::vector<InfraItem> infra_down(aws::Api& api, const AwsConfig& c, const InfraOptions& o,
-                                  const Notes& notes) {
-  std::vector<InfraItem> items;
-  auto add = [&](std::string kind, std::string name, std::string state, std::string detail = {}) {
-    if (notes) notes(fmt::format("{} {}: {}", kind, name, state));
-    items.push_back({std::move(kind), std::move(name), std::move(state), std::move(detail)});
+namespace {
+
+// `infra down`'s steps, in the order AWS requires: what holds a resource goes before it.
+class Down {
+ public:
+  Down(aws::Api& api, const AwsConfig& c, const InfraOptions& o, const Notes& notes)
+      : api_(api), c_(c), o_(o), notes_(notes) {}
+
+  // A job queue or compute environment: disabled, then deleted, waiting for Batch at each step.
+  struct BatchResource {
+    const char* kind;      // "job queue"
+    const char* describe;  // "DescribeJobQueues"
+    const char* list_key;  // "jobQueues": the answer's list, and the request's name list
+    const char* update;    // "UpdateJobQueue"
+    const char* del;       // "DeleteJobQueue"
+    const char* key;       // "jobQueue": the member naming it in Update/Delete
+    std::string name;
   };
-
-  // The queue first (it holds the compute environment), each disabled before it may be deleted.
-  if (auto q = batch_one(api, "DescribeJobQueues", "jobQueues", "jobQueues", c.job_queue())) {
-    if (q->value("state", "") != "DISABLED")
-      api.must({"batch", "UpdateJobQueue", {{"jobQueue", c.job_queue()}, {"state", "DISABLED"}}});
-    wait_for("the job queue to be disabled", o.wait_timeout_s, notes, [&] {
-      auto x = batch_one(api, "DescribeJobQueues", "jobQueues", "jobQueues", c.job_queue());
+  void batch_resource(const BatchResource& r) {
+    auto find = [&] { return batch_one(api_, r.describe, r.list_key, r.list_key, r.name); };
+    auto found = find();
+    if (!found) return add(r.kind, r.name, "absent");
+    if (found->value("state", "") != "DISABLED")
+      api_.must({"batch", r.update, {{r.key, r.name}, {"state", "DISABLED"}}});
+    wait_for(fmt::format("the {} to be disabled", r.kind), o_.wait_timeout_s, notes_, [&] {
+      auto x = find();
       return !x || (x->value("state", "") == "DISABLED" && x->value("status", "") != "UPDATING");
     });
-    api.must({"batch", "DeleteJobQueue", {{"jobQueue", c.job_queue()}}});
-    wait_for("the job queue to be deleted", o.wait_timeout_s, notes,
-             [&] { return !batch_one(api, "DescribeJobQueues", "jobQueues", "jobQueues", c.job_queue()); });
-    add("job queue", c.job_queue(), "deleted");
-  } else {
-    add("job queue", c.job_queue(), "absent");
+    api_.must({"batch", r.del, {{r.key, r.name}}});
+    wait_for(fmt::format("the {} to be deleted", r.kind), o_.wait_timeout_s, notes_, [&] { return !find(); });
+    add(r.kind, r.name, "deleted");
   }
-  const char* ce_op = "DescribeComputeEnvironments";
-  if (auto ce =
-          batch_one(api, ce_op, "computeEnvironments", "computeEnvironments", c.compute_environment())) {
-    if (ce->value("state", "") != "DISABLED")
-      api.must({"batch",
-                "UpdateComputeEnvironment",
-                {{"computeEnvironment", c.compute_environment()}, {"state", "DISABLED"}}});
-    wait_for("the compute environment to be disabled", o.wait_timeout_s, notes, [&] {
-      auto x = batch_one(api, ce_op, "computeEnvironments", "computeEnvironments", c.compute_environment());
-      return !x || (x->value("state", "") == "DISABLED" && x->value("status", "") != "UPDATING");
-    });
-    api.must({"batch", "DeleteComputeEnvironment", {{"computeEnvironment", c.compute_environment()}}});
-    wait_for("the compute environment to be deleted", o.wait_timeout_s, notes, [&] {
-      return !batch_one(api, ce_op, "computeEnvironments", "computeEnvironments", c.compute_environment());
-    });
-    add("compute environment", c.compute_environment(), "deleted");
-  } else {
-    add("compute environment", c.compute_environment(), "absent");
-  }
-  auto defs = api.must(
-      {"batch", "DescribeJobDefinitions", {{"jobDefinitionName", c.job_definition()}, {"status", "ACTIVE"}}});
-  int revisions = 0;
-  for (const auto& d : list_at(defs, "jobDefinitions")) {
-    api.must({"batch", "DeregisterJobDefinition", {{"jobDefinition", d.value("jobDefinitionArn", "")}}});
-    ++revisions;
-  }
-  add("job definition", c.job_definition(), revisions ? "deleted" : "absent",
-      revisions ? fmt::format("{} revision{}", revisions, revisions > 1 ? "s" : "") : "");
 
-  auto groups = api.must({"ec2", "DescribePlacementGroups", json::object()});
-  bool pg = false;
-  for (const auto& g : list_at(groups, "placementGroupSet"))
-    pg |= g.value("groupName", "") == c.placement_group();
-  if (pg) api.must({"ec2", "DeletePlacementGroup", {{"GroupName", c.placement_group()}}});
-  add("placement group", c.placement_group(), pg ? "deleted" : "absent");
-
-  if (auto p = lookup(api, {"iam", "GetInstanceProfile", {{"InstanceProfileName", c.instance_role()}}})) {
-    for (const auto& r : list_at((*p)["InstanceProfile"], "Roles"))
-      api.must({"iam",
-                "RemoveRoleFromInstanceProfile",
-                {{"InstanceProfileName", c.instance_role()}, {"RoleName", r.value("RoleName", "")}}});
-    api.must({"iam", "DeleteInstanceProfile", {{"InstanceProfileName", c.instance_role()}}});
-    add("instance profile", c.instance_role(), "deleted");
-  } else {
-    add("instance profile", c.instance_role(), "absent");
-  }
-  for (const std::string& role : {service_role(c), c.instance_role(), c.job_role()}) {
-    if (!lookup(api, {"iam", "GetRole", {{"RoleName", role}}})) {
-      add("role", role, "absent");
-      continue;
+  void job_definitions() {
+    auto defs = api_.must({"batch",
+                           "DescribeJobDefinitions",
+                           {{"jobDefinitionName", c_.job_definition()}, {"status", "ACTIVE"}}});
+    int revisions = 0;
+    for (const auto& d : list_at(defs, "jobDefinitions")) {
+      api_.must({"batch", "DeregisterJobDefinition", {{"jobDefinition", d.value("jobDefinitionArn", "")}}});
+      ++revisions;
     }
-    auto attached = api.must({"iam", "ListAttachedRolePolicies", {{"RoleName", role}}});
+    add("job definition", c_.job_definition(), revisions ? "deleted" : "absent",
+        revisions ? fmt::format("{} revision{}", revisions, revisions > 1 ? "s" : "") : "");
+  }
+
+  void placement_group() {
+    auto groups = api_.must({"ec2", "DescribePlacementGroups", json::object()});
+    bool pg = false;
+    for (const auto& g : list_at(groups, "placementGroupSet"))
+      pg |= g.value("groupName", "") == c_.placement_group();
+    if (pg) api_.must({"ec2", "DeletePlacementGroup", {{"GroupName", c_.placement_group()}}});
+    add("placement group", c_.placement_group(), pg ? "deleted" : "absent");
+  }
+
+  void instance_profile() {
+    auto p = lookup(api_, {"iam", "GetInstanceProfile", {{"InstanceProfileName", c_.instance_role()}}});
+    if (!p) return add("instance profile", c_.instance_role(), "absent");
+    for (const auto& r : list_at((*p)["InstanceProfile"], "Roles"))
+      api_.must({"iam",
+                 "RemoveRoleFromInstanceProfile",
+                 {{"InstanceProfileName", c_.instance_role()}, {"RoleName", r.value("RoleName", "")}}});
+    api_.must({"iam", "DeleteInstanceProfile", {{"InstanceProfileName", c_.instance_role()}}});
+    add("instance profile", c_.instance_role(), "deleted");
+  }
+
+  void role(const std::string& role) {
+    if (!lookup(api_, {"iam", "GetRole", {{"RoleName", role}}})) return add("role", role, "absent");
+    auto attached = api_.must({"iam", "ListAttachedRolePolicies", {{"RoleName", role}}});
     for (const auto& a : list_at(attached, "AttachedPolicies"))
-      api.must({"iam", "DetachRolePolicy", {{"RoleName", role}, {"PolicyArn", a.value("PolicyArn", "")}}});
-    auto inline_policies = api.must({"iam", "ListRolePolicies", {{"RoleName", role}}});
+      api_.must({"iam", "DetachRolePolicy", {{"RoleName", role}, {"PolicyArn", a.value("PolicyArn", "")}}});
+    auto inline_policies = api_.must({"iam", "ListRolePolicies", {{"RoleName", role}}});
     for (const auto& name : list_at(inline_policies, "PolicyNames"))
-      api.must({"iam", "DeleteRolePolicy", {{"RoleName", role}, {"PolicyName", name.get<std::string>()}}});
-    api.must({"iam", "DeleteRole", {{"RoleName", role}}});
+      api_.must({"iam", "DeleteRolePolicy", {{"RoleName", role}, {"PolicyName", name.get<std::string>()}}});
+    api_.must({"iam", "DeleteRole", {{"RoleName", role}}});
     add("role", role, "deleted");
   }
 
-  if (!o.delete_data) {
-    add("bucket", c.bucket, "kept", "holds the jobs' results; `infra down --delete-data` removes it");
-    add("log group", c.log_group(), "kept", "holds the jobs' logs; `infra down --delete-data` removes it");
-    return items;
-  }
-  if (lookup(api, {"s3", "HeadBucket", {{"Bucket", c.bucket}}})) {
-    auto store = storage::open_store("s3://" + c.bucket);
-    const std::string prefix = c.prefix.empty() ? "" : c.prefix + "/";
-    int removed = 0;
-    for (const auto& obj : store->list(prefix)) store->remove(obj.key), ++removed;
-    if (store->list("").empty()) {
-      api.must({"s3", "DeleteBucket", {{"Bucket", c.bucket}}});
-      add("bucket", c.bucket, "deleted",
-          fmt::format("{} object{} removed", removed, removed == 1 ? "" : "s"));
-    } else {
-      add("bucket", c.bucket, "kept",
-          fmt::format("{} object{} under {} removed; objects outside it remain", removed,
-                      removed == 1 ? "" : "s", prefix));
+  // The bucket's prefix (and the bucket, when nothing else is in it) and the log group.
+  void data() {
+    if (!o_.delete_data) {
+      add("bucket", c_.bucket, "kept", "holds the jobs' results; `infra down --delete-data` removes it");
+      add("log group", c_.log_group(), "kept", "holds the jobs' logs; `infra down --delete-data` removes it");
+      return;
     }
-  } else {
-    add("bucket", c.bucket, "absent");
+    if (lookup(api_, {"s3", "HeadBucket", {{"Bucket", c_.bucket}}})) {
+      auto store = storage::open_store("s3://" + c_.bucket);
+      const std::string prefix = c_.prefix.empty() ? "" : c_.prefix + "/";
+      int removed = 0;
+      for (const auto& obj : store->list(prefix)) store->remove(obj.key), ++removed;
+      const std::string objects = fmt::format("{} object{}", removed, removed == 1 ? "" : "s");
+      if (store->list("").empty()) {
+        api_.must({"s3", "DeleteBucket", {{"Bucket", c_.bucket}}});
+        add("bucket", c_.bucket, "deleted", objects + " removed");
+      } else {
+        add("bucket", c_.bucket, "kept",
+            fmt::format("{} under {} removed; objects outside it remain", objects, prefix));
+      }
+    } else {
+      add("bucket", c_.bucket, "absent");
+    }
+    auto lg = api_.must({"logs", "DescribeLogGroups", {{"logGroupNamePrefix", c_.log_group()}}});
+    bool have_lg = false;
+    for (const auto& g : list_at(lg, "logGroups")) have_lg |= g.value("logGroupName", "") == c_.log_group();
+    if (have_lg) api_.must({"logs", "DeleteLogGroup", {{"logGroupName", c_.log_group()}}});
+    add("log group", c_.log_group(), have_lg ? "deleted" : "absent");
   }
-  auto lg = api.must({"logs", "DescribeLogGroups", {{"logGroupNamePrefix", c.log_group()}}});
-  bool have_lg = false;
-  for (const auto& g : list_at(lg, "logGroups")) have_lg |= g.value("logGroupName", "") == c.log_group();
-  if (have_lg) api.must({"logs", "DeleteLogGroup", {{"logGroupName", c.log_group()}}});
-  add("log group", c.log_group(), have_lg ? "deleted" : "absent");
-  return items;
+
+  std::vector<InfraItem> items;
+
+ private:
+  void add(std::string kind, std::string name, std::string state, std::string detail = {}) {
+    if (notes_) notes_(fmt::format("{} {}: {}", kind, name, state));
+    items.push_back({std::move(kind), std::move(name), std::move(state), std::move(detail)});
+  }
+  aws::Api& api_;
+  const AwsConfig& c_;
+  const InfraOptions& o_;
+  const Notes& notes_;
+};
+
+}  // namespace
+
+std::vector<InfraItem> infra_down(aws::Api& api, const AwsConfig& c, const InfraOptions& o,
+                                  const Notes& notes) {
+  Down down(api, c, o, notes);
+  // The queue first (it holds the compute environment), each disabled before it may be deleted.
+  down.batch_resource({"job queue", "DescribeJobQueues", "jobQueues", "UpdateJobQueue", "DeleteJobQueue",
+                       "jobQueue", c.job_queue()});
+  down.batch_resource({"compute environment", "DescribeComputeEnvironments", "computeEnvironments",
+                       "UpdateComputeEnvironment", "DeleteComputeEnvironment", "computeEnvironment",
+                       c.compute_environment()});
+  down.job_definitions();
+  down.placement_group();
+  down.instance_profile();
+  for (const std::string& role : {service_role(c), c.instance_role(), c.job_role()}) down.role(role);
+  down.data();
+  return down.items;
 }
 
 std::vector<InfraItem> infra_status(aws::Api& api, const AwsConfig& c) {

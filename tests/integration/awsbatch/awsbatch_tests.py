@@ -28,10 +28,10 @@ def check(name, ok, detail=""):
         failures.append(name)
 
 
-def write_config(dir, h, subnet=None):
+def write_config(dir, h, subnet=None, region="us-east-1"):
     with open(os.path.join(dir, "qecloud.toml"), "w") as f:
         f.write(f"""[aws]
-region = "us-east-1"
+region = "{region}"
 bucket = "qecloud-e2e"
 prefix = "jobs"
 name = "qecloud"
@@ -100,6 +100,9 @@ def main():
         sub = json.loads(r.stdout) if r.returncode == 0 else {}
         check("submit", r.returncode == 0 and sub.get("batch_job_id"), r.stderr)
         job = sub.get("job_id", "")
+        # qecloud.toml moves to another region after the submit: the job is followed where it was submitted
+        # (its record names the region, queue, log group and store).
+        write_config(cwd, h, region="eu-west-1")
         s = wait_final(job)
         check("status SUCCEEDED", s.get("batch_status") == "SUCCEEDED" and s.get("state") == "succeeded"
               and len(s.get("nodes", [])) == 3, json.dumps(s)[:800])
@@ -112,6 +115,7 @@ def main():
         r = q("show", job, "--json")
         e = json.loads(r.stdout).get("results", {}).get("total_energy_ry") if r.returncode == 0 else None
         check("show: E = -15.84473648 Ry", e is not None and abs(e - ENERGY) < 1e-8, f"{e} {r.stderr}")
+        write_config(cwd, h)
 
         # A node's link goes down mid-run: the job fails with a reason naming it.
         h.faults = ["link-down:1:1"]
@@ -129,8 +133,10 @@ def main():
             if status(cj).get("batch_status") == "RUNNING":
                 break
             time.sleep(0.2)
+        write_config(cwd, h, region="eu-west-1")
         r = q("cancel", cj, "--reason", "user changed their mind")
         s = wait_final(cj, 120)
+        write_config(cwd, h)
         check("cancel: FAILED with the reason", r.returncode == 0 and s.get("batch_status") == "FAILED"
               and "user changed their mind" in s.get("status_reason", ""), json.dumps(s)[:800] + r.stderr)
 

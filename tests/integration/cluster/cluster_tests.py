@@ -217,6 +217,80 @@ def not_root(case):
     check(case, "needs root" in err, f"no clear error:\n{err}")
 
 
+def wrapper_and_grace(case):
+    # `--pw` and `--grace` reach the main node through the node contract: the main runs the wrapper on every
+    # node, and gives pw.x exactly that grace after a SIGTERM (the wrapper ignores the EXIT file, so the
+    # grace runs out and pw.x is killed).
+    inp = seed_copy(case, ecutwfc="40.0")
+    wrapper = os.path.join(WORK, "pw-wrapper.sh")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\necho \"qecloud-test-wrapper on $(hostname)\" >&2\n"
+                "trap '' TERM\n"  # a pw.x stuck in a long step: only SIGKILL ends it
+                "pw.x \"$@\" &\nwait $!\nexec sleep 600\n")
+    os.chmod(wrapper, 0o755)
+    env = dict(os.environ, QECLOUD_HOME=os.path.join(WORK, "home-" + case))
+    p = subprocess.Popen([QECLOUD, "run", "--nodes", "3", "--pw", wrapper, "--grace", "5", inp], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = ""
+    for line in p.stderr:
+        seen += line
+        if ": running " in line:
+            break
+    time.sleep(1)
+    p.send_signal(15)
+    out, err = p.communicate(timeout=120)
+    err = seen + err
+    check(case, re.search(r"running 3 ranks on 3 nodes, \d pools \(" + re.escape(wrapper) + r"; grace 5 s\)", err),
+          f"the main did not run the wrapper with grace 5 s:\n{err[-2000:]}")
+    check(case, "Terminated received: asking pw.x to stop (up to 5 s)" in err,
+          f"no stop request with a 5 s grace:\n{err[-2000:]}")
+    check(case, "did not stop in time: killed" in err, f"the grace did not run out into a kill:\n{err[-2000:]}")
+    job_id = re.search(r"job (\S+): ", out).group(1)
+    pw_err = read(os.path.join(store_dir(env, job_id), "pw.err"))
+    for host in ("node-0", "node-1", "node-2"):
+        check(case, f"qecloud-test-wrapper on {host}" in pw_err, f"the wrapper did not run on {host}:\n{pw_err[-1000:]}")
+
+
+def killed_owner(case):
+    # `kill -9` of `qecloud run --nodes` (OOM, reboot): `list` never says running; the main node finishes on
+    # its own and its report, once stored, is what the record says.
+    inp = seed_copy(case)
+    home = os.path.join(WORK, "home-" + case)
+    env = dict(os.environ, QECLOUD_HOME=home)
+    p = subprocess.Popen([QECLOUD, "run", "--nodes", "2", inp], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    for line in p.stderr:
+        if ": running " in line:
+            break
+    p.kill()
+    p.wait()
+
+    def listed():
+        return json.loads(subprocess.run([QECLOUD, "list", "--json"], env=env, capture_output=True, text=True).stdout)[0]
+
+    first = listed()
+    check(case, first["state"] in ("lost", "succeeded"), f"right after kill -9: {first['state']} ({first['message']})")
+    report = os.path.join(store_dir(env, first["job_id"]), "agent.json")
+    deadline = time.time() + 120
+    while not os.path.exists(report) and time.time() < deadline:
+        time.sleep(0.5)
+    later = listed()
+    check(case, later["state"] == "succeeded" and "report says succeeded" in later["message"],
+          f"after the main's report: {later['state']} ({later['message']})")
+    check(case, abs(later["results"].get("total_energy_ry", 0) + 15.84473648) < 1e-8,
+          later["results"].get("total_energy_ry"))
+    # The rehearsal's owner died: its namespaces are left to the next `run --nodes`, which removes them;
+    # here the test removes them itself.
+    time.sleep(2)
+    for name in ours():
+        for pid in subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split():
+            subprocess.run(["kill", "-9", pid])
+    for name in ours():
+        subprocess.run(["ip", "netns", "del", name])
+    for pid in (x.split(":")[0] for x in live_processes()):
+        subprocess.run(["kill", "-9", pid])
+
+
 CASES = {
     "three_nodes": three_nodes,
     "no_start": no_start,
@@ -226,6 +300,8 @@ CASES = {
     "main_lost": main_lost,
     "pw_fails": pw_fails,
     "not_root": not_root,
+    "wrapper_and_grace": wrapper_and_grace,
+    "killed_owner": killed_owner,
 }
 
 

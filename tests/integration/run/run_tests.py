@@ -66,10 +66,31 @@ def qecloud(home, *args):
     return subprocess.run([QECLOUD] + list(args), capture_output=True, text=True, env=env)
 
 
+def seed_dir(name):
+    """A fresh copy of the seed's silicon case (scf.in and its pseudopotential) in its own directory."""
+    d = os.path.join(WORK, name)
+    os.makedirs(d)
+    for f in ("scf.in", "Si.pz-vbc.UPF"):
+        shutil.copy(os.path.join(SRC, "examples", "si", f), d)
+    return d
+
+
 def home_for(case):
     h = os.path.join(WORK, "home-" + case)
     os.makedirs(h)
     return h
+
+
+def start_until(args, env, marker):
+    """Starts `qecloud ARGS…` and reads its stderr until a line holds `marker`; returns (process, what it read)."""
+    p = subprocess.Popen([QECLOUD] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    seen = ""
+    while marker not in seen:
+        line = p.stderr.readline()
+        if not line:
+            break
+        seen += line
+    return p, seen
 
 
 def case(fn):
@@ -88,10 +109,7 @@ def case(fn):
 
 @case
 def seed_scf(name, home):
-    seed = os.path.join(WORK, "seed")
-    os.makedirs(seed)
-    for f in ("scf.in", "Si.pz-vbc.UPF"):
-        shutil.copy(os.path.join(SRC, "examples", "si", f), seed)
+    seed = seed_dir("seed")
     r = run(name, [os.path.join(seed, "scf.in")], home)
     check(name, r.returncode == 0, f"exit {r.returncode}: {r.stderr[-500:]}")
     d = json.loads(r.stdout)
@@ -194,15 +212,7 @@ def sigterm_mid_run(name, home):
     # Dense k-points so pw.x is still iterating when the signal arrives.
     path = write("long.in", si(k="12 12 12 0 0 0", electrons=", conv_thr=1.0d-12"))
     env = dict(os.environ, QECLOUD_HOME=home)
-    p = subprocess.Popen([QECLOUD, "run", path, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, env=env)
-    seen = ""
-    deadline = time.time() + 120
-    while "SCF iteration" not in seen and time.time() < deadline:
-        line = p.stderr.readline()
-        if not line:
-            break
-        seen += line
+    p, seen = start_until(["run", path, "--json"], env, "SCF iteration")
     t0 = time.time()
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=120)
@@ -231,6 +241,166 @@ def two_runs_at_once(name, home):
     jobs = json.loads(qecloud(home, "list", "--json").stdout)
     check(name, len(ids) == 2 and {j["job_id"] for j in jobs} == ids, "both recorded")
     check(name, all(j["state"] == "succeeded" for j in jobs), [j["state"] for j in jobs])
+
+
+def pw_processes_under(path):
+    """pw.x and mpirun processes whose working directory is below `path` (a job's work directory)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    continue
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+        if cwd.startswith(path) and os.path.basename(cmd) in ("pw.x", "mpirun", "orterun"):
+            found.append(f"{pid} {cmd}")
+    return found
+
+
+def wait_for(cond, limit=60, every=0.2):
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(every)
+    return cond()
+
+
+@case
+def stored_input_reruns_as_it_is(name, home):
+    # The seed layout (pseudo_dir='./') and one whose pseudo_dir points up and across ('../../pseudo'):
+    # the store's input/ reruns with `qecloud run` as it is, to the same energy.
+    seed = seed_dir("rerun-seed")
+    up = os.path.join(WORK, "rerun-up")
+    os.makedirs(os.path.join(up, "runs", "si"))
+    os.makedirs(os.path.join(up, "pseudo"))
+    shutil.copy(os.path.join(SRC, "examples", "si", "Si.pz-vbc.UPF"), os.path.join(up, "pseudo"))
+    with open(os.path.join(SRC, "examples", "si", "scf.in")) as f:
+        text = f.read().replace("pseudo_dir = './'", "pseudo_dir = '../../pseudo'")
+    assert "../../pseudo" in text
+    with open(os.path.join(up, "runs", "si", "scf.in"), "w") as f:
+        f.write(text)
+    for first, rel in ((os.path.join(seed, "scf.in"), "scf.in"),
+                       (os.path.join(up, "runs", "si", "scf.in"), "runs/si/scf.in")):
+        r = run(name, [first, "-q"], home)
+        d = json.loads(r.stdout)
+        check(name, d["state"] == "succeeded", f"first run of {first}: {d['state']} {r.stderr[-300:]}")
+        stored = os.path.join(d["outputs"].replace("file://", ""), "input", rel)
+        check(name, os.path.exists(stored), f"the store has input/{rel}")
+        again = run(name, [stored, "-q"], home)
+        d2 = json.loads(again.stdout)
+        check(name, again.returncode == 0 and d2["state"] == "succeeded", f"rerun of {stored}: {again.stderr[-400:]}")
+        check(name, abs(d2["results"]["total_energy_ry"] - d["results"]["total_energy_ry"]) < 1e-8,
+              f"rerun energy {d2['results'].get('total_energy_ry')} vs {d['results'].get('total_energy_ry')}")
+
+
+@case
+def killed_run_is_lost(name, home):
+    # `kill -9` of a running `qecloud run` (the OOM killer, a reboot): the next `list` says lost, not running,
+    # and pw.x does not run on unsupervised.
+    path = write("killed.in", si(k="12 12 12 0 0 0", electrons=", conv_thr=1.0d-12"))
+    env = dict(os.environ, QECLOUD_HOME=home)
+    p, _ = start_until(["run", path, "--json"], env, "SCF iteration")
+    p.kill()
+    p.wait()
+    jobs = json.loads(qecloud(home, "list", "--json").stdout)
+    check(name, len(jobs) == 1 and jobs[0]["state"] == "lost",
+          f"after kill -9: {[(j['state'], j['message']) for j in jobs]}")
+    check(name, "pid" in jobs[0]["message"] and "gone" in jobs[0]["message"], jobs[0]["message"])
+    check(name, len(jobs[0]["results"].get("scf_accuracy_ry", [])) >= 1 and "SCF iteration" in jobs[0]["message"],
+          f"what pw.out showed is kept: {jobs[0]['message']}")
+    work = os.path.join(home, "work", jobs[0]["job_id"])
+    check(name, wait_for(lambda: not pw_processes_under(work), 60), f"pw.x left running: {pw_processes_under(work)}")
+    show = json.loads(qecloud(home, "show", jobs[0]["job_id"], "--json").stdout)
+    check(name, [t["state"] for t in show["transitions"]][-1] == "lost", show["transitions"])
+
+
+@case
+def runs_share_the_cores(name, home):
+    # Three runs at once on this machine: the cores are shared out through the ledger, never
+    # oversubscribed; the ones that wait say so, with their place.
+    ledger = os.path.join(WORK, "ledger-" + name)
+    env = dict(os.environ, QECLOUD_HOME=home, QECLOUD_CORE_LEDGER=ledger)
+    files = [write(f"share{i}.in", si(k="4 4 4 0 0 0").replace("prefix='siscf'", f"prefix='s{i}'")) for i in range(3)]
+    procs = [subprocess.Popen([QECLOUD, "run", f, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for f in files]
+    cores = os.cpu_count()
+    most = 0
+    while any(p.poll() is None for p in procs):
+        ranks = len([x for x in pw_processes_under(os.path.join(home, "work")) if x.split()[1].endswith("pw.x")])
+        most = max(most, ranks)
+        time.sleep(0.05)
+    outs = [p.communicate() for p in procs]
+    check(name, all(p.returncode == 0 for p in procs), [(p.returncode, e[-300:]) for p, (o, e) in zip(procs, outs)])
+    check(name, most <= cores, f"{most} pw.x ranks at once on {cores} cores")
+    check(name, any("waiting for" in e and "place" in e for _, e in outs), "no run said it was waiting")
+
+
+@case
+def stop_while_waiting_for_cores(name, home):
+    # SIGTERM before pw.x started (waiting for cores, validating, staging) stops the job: recorded as
+    # stopped, the exit status says SIGTERM.
+    ledger = os.path.join(WORK, "ledger-" + name)
+    holder = subprocess.Popen(["sleep", "120"])
+    with open(f"/proc/{holder.pid}/stat") as f:
+        ticks = f.read().rsplit(")", 1)[1].split()[19]
+    with open(ledger, "w") as f:
+        f.write(f"{holder.pid} {ticks} 1 {os.cpu_count()} g someone-else\n")
+    env = dict(os.environ, QECLOUD_HOME=home, QECLOUD_CORE_LEDGER=ledger)
+    p, seen = start_until(["run", write("wait.in", si()), "--json"], env, "waiting for")
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    holder.kill()
+    check(name, p.returncode == -signal.SIGTERM, f"exit {p.returncode}: {seen + err}")
+    d = json.loads(out)
+    check(name, d["state"] == "stopped" and "before pw.x started" in d["message"], d)
+    jobs = json.loads(qecloud(home, "list", "--json").stdout)
+    check(name, jobs[0]["state"] == "stopped", jobs[0])
+
+
+@case
+def full_store_is_named(name, home):
+    # A store on a full disk: the run still ends, and the record says which outputs were not stored.
+    tiny = os.path.join(WORK, "tiny-store")
+    os.makedirs(tiny)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", tiny], check=True)
+    try:
+        r = run(name, [write("full.in", si()), "--store", "file://" + tiny], home)
+        d = json.loads(r.stdout)
+        check(name, r.returncode != 0, f"exit {r.returncode} although outputs were lost")
+        check(name, "not stored:" in d["message"] and "No space left on device" in d["message"]
+              and "siscf.save" in d["message"], d["message"][:600])
+        jobs = json.loads(qecloud(home, "list", "--json").stdout)
+        check(name, jobs[0]["message"] == d["message"], "the record says the same")
+    finally:
+        subprocess.run(["umount", "-l", tiny])
+
+
+@case
+def local_status_logs_fetch_cancel(name, home):
+    # The commands that follow a job work for local runs too, through the backend table.
+    path = write("follow.in", si(k="12 12 12 0 0 0", electrons=", conv_thr=1.0d-12"))
+    env = dict(os.environ, QECLOUD_HOME=home)
+    p, _ = start_until(["run", path, "--json"], env, "SCF iteration")
+    job = json.loads(qecloud(home, "list", "--json").stdout)[0]["job_id"]
+    st = json.loads(qecloud(home, "status", job, "--json").stdout)
+    check(name, st["state"] == "running" and st["backend"] == "local", st)
+    logs = qecloud(home, "logs", job)
+    check(name, logs.returncode == 0 and "[node 0]" in logs.stdout and "Program PWSCF" in logs.stdout,
+          logs.stdout[-300:] + logs.stderr)
+    c = qecloud(home, "cancel", job)
+    check(name, c.returncode == 0, c.stderr)
+    out, err = p.communicate(timeout=120)
+    d = json.loads(out)
+    check(name, d["state"] == "stopped", d["state"])
+    dest = os.path.join(WORK, "fetched-" + name)
+    f = qecloud(home, "fetch", job, "--to", dest)
+    check(name, f.returncode == 0 and os.path.exists(os.path.join(dest, "pw.out")), f.stdout + f.stderr)
+    again = qecloud(home, "cancel", job)
+    check(name, again.returncode != 0 and "not running" in again.stderr, again.stderr)
 
 
 shutil.rmtree(WORK, ignore_errors=True)
