@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/error.hpp"
 #include "job/outputs.hpp"
 #include "job/store_layout.hpp"
 #include "qe/output_parser.hpp"
@@ -86,10 +87,13 @@ JobRecord reconcile(JobDb& db, const JobRecord& job) {
     if (!report) return job;
     JobRecord out = job;
     adopt(job, *report, out);
-    if (!db.read_only() && db.finish_if(job.id, {JobState::kLost}, out.state,
-                                        out.exit_code.value_or(kExitFailure), out.results, out.message))
-      return *db.find(job.id);
-    return job;
+    try {
+      if (!db.read_only() && db.finish_if(job.id, {JobState::kLost}, out.state,
+                                          out.exit_code.value_or(kExitFailure), out.results, out.message))
+        return *db.find(job.id);
+    } catch (const Error&) {  // not writable now: shown, recorded next time
+    }
+    return out;
   }
   if (is_final(job.state) || job.owner.empty()) return job;
   bool gone = false;
@@ -102,9 +106,13 @@ JobRecord reconcile(JobDb& db, const JobRecord& job) {
   JobRecord out = job;
   what_is_known(job, out);
   // Another process may have reconciled it, or the owner finished meanwhile: only an active record changes.
+  // A database that cannot be written (read-only, a full disk) still shows what is true.
   if (!db.read_only()) {
-    db.finish_if_active(job.id, out.state, out.exit_code.value_or(kExitFailure), out.results, out.message);
-    if (auto now = db.find(job.id)) return *now;
+    try {
+      db.finish_if_active(job.id, out.state, out.exit_code.value_or(kExitFailure), out.results, out.message);
+      if (auto now = db.find(job.id)) return *now;
+    } catch (const Error&) {
+    }
   }
   return out;
 }

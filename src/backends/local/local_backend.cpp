@@ -143,7 +143,13 @@ void finish(LocalRun& r, const PwRunResult& pw) {
     if (r.res.exit_code == kExitOk) r.res.exit_code = kExitFailure, r.res.state = JobState::kFailed;
   }
   r.res.outputs_url = r.job.location.url();
-  r.guard->finish(r.res.state, r.res.exit_code, qe::to_json(r.res.results), r.res.message);
+  try {
+    r.guard->finish(r.res.state, r.res.exit_code, qe::to_json(r.res.results), r.res.message);
+  } catch (const std::exception& e) {  // a full disk: say what happened rather than only that SQLite failed
+    r.guard->release();
+    r.res.message += fmt::format("{}not recorded: {}", r.res.message.empty() ? "" : "; ", e.what());
+    if (r.res.exit_code == kExitOk) r.res.exit_code = kExitFailure, r.res.state = JobState::kFailed;
+  }
 }
 
 }  // namespace

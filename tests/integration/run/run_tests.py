@@ -380,6 +380,22 @@ def full_store_is_named(name, home):
 
 
 @case
+def full_home_is_named(name, home):
+    # $QECLOUD_HOME on a full disk (work directory, store and job database): the run still ends and says
+    # which files were cut short, which outputs were not stored, and that the record could not be written.
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", home], check=True)
+    try:
+        seed = seed_dir("full-home-seed")
+        r = run(name, [os.path.join(seed, "scf.in")], home)
+        check(name, r.returncode == 1, f"exit {r.returncode}")
+        d = json.loads(r.stdout) if r.stdout.strip() else {"message": r.stderr}
+        for want in ("pw.out: No space left on device", "not stored:", "not recorded:", home):
+            check(name, want in d["message"], f"'{want}' not in: {d['message'][:800]}")
+    finally:
+        subprocess.run(["umount", "-l", home])
+
+
+@case
 def local_status_logs_fetch_cancel(name, home):
     # The commands that follow a job work for local runs too, through the backend table.
     path = write("follow.in", si(k="12 12 12 0 0 0", electrons=", conv_thr=1.0d-12"))
