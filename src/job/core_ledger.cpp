@@ -32,7 +32,9 @@ struct Entry {
 
 std::string ledger_path(const CoreRequest& r) {
   if (!r.ledger_path.empty()) return r.ledger_path;
-  return env_text(process_env(), "QECLOUD_CORE_LEDGER").value_or("/dev/shm/qecloud-cores");
+  if (auto p = env_text(process_env(), "QECLOUD_CORE_LEDGER")) return *p;
+  // /dev/shm is machine-wide and emptied by a reboot; a container without one has /tmp.
+  return ::access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm/qecloud-cores" : "/tmp/qecloud-cores";
 }
 
 // The ledger, locked for the life of this object.

@@ -6,8 +6,8 @@
 //   - no --ranks: it takes the cores that are free (at least one), and the layout is planned for them;
 //   - --ranks N: it waits until N are free;
 //   - --oversubscribe: it is granted at once (the user asked for more ranks than cores).
-// The ledger is $QECLOUD_CORE_LEDGER, default /dev/shm/qecloud-cores (machine-wide, emptied by a reboot),
-// one line per run: "pid start_ticks ticket cores g|w job_id", under flock(2).
+// The ledger is $QECLOUD_CORE_LEDGER, default /dev/shm/qecloud-cores (machine-wide, emptied by a reboot; /tmp
+// where there is no /dev/shm), one line per run: "pid start_ticks ticket cores g|w job_id", under flock(2).
 #include <chrono>
 #include <functional>
 #include <optional>
