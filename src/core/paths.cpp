@@ -1,20 +1,21 @@
 #include "core/paths.hpp"
 
-#include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
 
+#include "core/env.hpp"
 #include "core/error.hpp"
 
 namespace qecloud {
 
 std::string qecloud_home() {
+  const EnvLookup env = process_env();
   std::string home;
-  if (const char* h = std::getenv("QECLOUD_HOME"); h && *h)
-    home = h;
-  else if (const char* u = std::getenv("HOME"); u && *u)
-    home = std::string(u) + "/.qecloud";
+  if (auto h = env_text(env, "QECLOUD_HOME"))
+    home = *h;
+  else if (auto u = env_text(env, "HOME"))
+    home = *u + "/.qecloud";
   else
     throw Error("neither $QECLOUD_HOME nor $HOME is set: nowhere to keep the job database");
   std::error_code ec;

@@ -88,9 +88,11 @@ class Reader {
 std::optional<std::string> find_config(const std::string& explicit_path) {
   if (!explicit_path.empty()) return explicit_path;
   if (fs::exists("qecloud.toml")) return fs::absolute("qecloud.toml").string();
-  const char* home = std::getenv("QECLOUD_HOME");
-  if (home && *home && fs::exists(fs::path(home) / "qecloud.toml"))
-    return (fs::path(home) / "qecloud.toml").string();
+  try {  // $QECLOUD_HOME, or its default ~/.qecloud
+    const fs::path in_home = fs::path(qecloud_home()) / "qecloud.toml";
+    if (fs::exists(in_home)) return in_home.string();
+  } catch (const Error&) {  // no home at all: there is no config there either
+  }
   return std::nullopt;
 }
 
