@@ -24,6 +24,11 @@ bool is_name_char(char c) {
 bool is_blank(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
+// gfortran's list-directed and namelist input take ';' as a value separator as well as ',' (pw.x runs
+// `ecutwfc = 18.0; nbnd = 8`).
+bool is_comma(char c) {
+  return c == ',' || c == ';';
+}
 
 // A cursor over the lines of the input. Columns are 1-based in diagnostics, 0-based here.
 class Reader {
@@ -82,7 +87,7 @@ class Reader {
 
   // Skips to the next separator so one bad token produces one diagnostic.
   void recover() {
-    while (!at_eol() && peek() != ',' && peek() != '/' && !is_blank(peek())) ++col_;
+    while (!at_eol() && !is_comma(peek()) && peek() != '/' && !is_blank(peek())) ++col_;
   }
 
   std::string read_name() {
@@ -123,7 +128,7 @@ class Reader {
         }
         break;
       }
-      if (c == ',') {
+      if (is_comma(c)) {
         ++col_;
         continue;
       }
@@ -162,6 +167,19 @@ class Reader {
           break;
         }
         e.index.push_back(static_cast<int>(*idx));
+        // An array section `celldm(1:2) = 2*10.2` (gfortran's namelist input): the values fill the elements
+        // from the lower bound on, as after `celldm(1) =`.
+        if (peek() == ':') {
+          size_t hi_start = ++col_;
+          while (!at_eol() && std::isdigit(static_cast<unsigned char>(peek()))) ++col_;
+          auto hi = text::parse_int(cur_line().substr(hi_start, col_ - hi_start));
+          if (!hi || *hi < *idx) {
+            error({e.loc.line, static_cast<int>(hi_start + 1)},
+                  fmt::format("bad array section for '{}'", e.name));
+            ok = false;
+            break;
+          }
+        }
         while (!at_eol() && is_blank(peek())) ++col_;
         if (peek() == ',') {
           ++col_;
@@ -178,6 +196,7 @@ class Reader {
       if (!ok) {
         size_t close = cur_line().find(')', col_);
         if (close == std::string_view::npos) {
+          nl.malformed.push_back(e.name);
           ++line_, col_ = 0;
           return;
         }
@@ -187,13 +206,17 @@ class Reader {
     }
     if (peek() != '=') {
       error(here(), fmt::format("expected '=' after '{}'", e.display()));
+      nl.malformed.push_back(e.name);
       recover();
       return;
     }
     ++col_;
     size_t errors_before = diags_.size();
     read_values(e);
-    if (diags_.size() != errors_before || !ok) return;  // already reported; keep the entry out
+    if (diags_.size() != errors_before || !ok) {  // already reported; keep the entry out
+      nl.malformed.push_back(e.name);
+      return;
+    }
     if (e.values.empty()) error(e.loc, fmt::format("no value given for '{}'", e.display()));
     nl.entries.push_back(std::move(e));
   }
@@ -220,7 +243,7 @@ class Reader {
       if (c == '/' || c == '&' || at_next_assignment()) return;
       if (col_ == cur_line().find_first_not_of(" \t") && is_card_line(cur_line()) && !at_next_assignment())
         return;
-      if (c == ',') {
+      if (is_comma(c)) {
         ++col_;
         continue;
       }
@@ -255,7 +278,7 @@ class Reader {
       return expect_separator(e);
     }
     size_t start = col_;
-    while (!at_eol() && !is_blank(peek()) && peek() != ',' && peek() != '/' && peek() != '!') ++col_;
+    while (!at_eol() && !is_blank(peek()) && !is_comma(peek()) && peek() != '/' && peek() != '!') ++col_;
     std::string_view tok = cur_line().substr(start, col_ - start);
     int repeat = 1;
     if (auto star = tok.find('*'); star != std::string_view::npos) {
@@ -293,7 +316,7 @@ class Reader {
 
   bool expect_separator(const NamelistEntry& e) {
     char c = peek();
-    if (at_eol() || is_blank(c) || c == ',' || c == '/' || c == '!') return true;
+    if (at_eol() || is_blank(c) || is_comma(c) || c == '/' || c == '!') return true;
     error(here(), fmt::format("unexpected '{}' after the value of '{}'", c, e.display()));
     recover();
     return true;

@@ -34,6 +34,7 @@ void check_pseudopotentials(Checks& c) {
   }
   for (const auto& s : in.species) {
     PseudoNeed need{s.label, s.pseudo_file, "", "", ""};
+    c.pseudo_infos.emplace_back();
     auto found = resolve_pseudo(s.pseudo_file, search);
     if (!found) {
       c.error(s.pseudo_loc,
@@ -50,6 +51,7 @@ void check_pseudopotentials(Checks& c) {
     } else {
       need.format = info->format;
       need.element = info->element;
+      c.pseudo_infos.back() = *info;
       if (text::starts_with(info->format, "legacy"))
         c.warn(s.pseudo_loc,
                fmt::format("pseudopotential '{}' is not UPF ({}); QE 6.x reads it, QE 7.x does not",
