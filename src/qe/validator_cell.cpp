@@ -78,6 +78,14 @@ void check_cell(Checks& c) {
     return;
   }
   const int ibrav = static_cast<int>(*ibrav_value);
+  // iosys: the Makov-Payne correction is defined for cubic lattices only.
+  if (auto isolated = in.get_string("system", "assume_isolated");
+      isolated && (*isolated == "makov-payne" || *isolated == "m-p" || *isolated == "mp") &&
+      (ibrav < 1 || ibrav > 3))
+    c.error(c.where("system", "assume_isolated"),
+            fmt::format("assume_isolated = '{}' needs a cubic lattice, ibrav = 1, 2 or 3 (iosys); ibrav = {}",
+                        *isolated, ibrav),
+            "assume_isolated");
   std::array<double, 6> celldm{};
   for (int i = 0; i < 6; ++i)
     celldm[static_cast<size_t>(i)] = in.get_real("system", "celldm", {i + 1}).value_or(0);
