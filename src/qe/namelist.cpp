@@ -6,14 +6,13 @@
 #include <fmt/format.h>
 
 #include "core/text.hpp"
+#include "qe/pw_schema.hpp"
 
 namespace qecloud::qe {
 namespace {
 
-constexpr std::array<std::string_view, 14> kCardNames{
-    "ATOMIC_SPECIES", "ATOMIC_POSITIONS",  "K_POINTS",      "CELL_PARAMETERS",     "OCCUPATIONS",
-    "CONSTRAINTS",    "ATOMIC_VELOCITIES", "ATOMIC_FORCES", "ADDITIONAL_K_POINTS", "SOLVENTS",
-    "HUBBARD",        "TOTAL_CHARGE",      "ATOMIC_NAMES",  "PLOT_WANNIER"};
+// Card names outside pw.x's own table (qe/pw_schema.hpp) that still start a card: neb.x's ATOMIC_NAMES.
+constexpr std::array<std::string_view, 1> kOtherCardNames{"ATOMIC_NAMES"};
 
 bool is_name_start(char c) {
   return std::isalpha(static_cast<unsigned char>(c)) != 0;
@@ -348,7 +347,9 @@ bool is_card_line(std::string_view line) {
   std::string_view word = t.substr(0, end);
   // A card name stands alone or before its option: "OCCUPATIONS" is a card, "occupations='smearing'" is not.
   if (end < t.size() && t[end] != ' ' && t[end] != '\t' && t[end] != '{' && t[end] != '(') return false;
-  for (auto name : kCardNames)
+  for (auto name : pw_card_names())
+    if (text::iequals(word, name)) return true;
+  for (auto name : kOtherCardNames)
     if (text::iequals(word, name)) return true;
   return false;
 }

@@ -126,7 +126,12 @@ void check_positions(Checks& c) {
 void check_card_names(Checks& c) {
   const std::optional<int> release = c.release();
   for (const auto& card : c.in.cards) {
-    const PwCard* known = card.known ? find_pw_card(card.name) : nullptr;
+    const PwCard* known = find_pw_card(card.name);
+    if (card.name == "DIPOLE" || card.name == "ESR")
+      c.error(card.loc, fmt::format("card {} no longer exists: pw.x stops (read_cards)", card.name),
+              card.name);
+    else if (card.name == "AUTOPILOT" || card.name == "KSOUT" || card.name == "WANNIER_AC")
+      c.warn(card.loc, fmt::format("card {} is for cp.x: pw.x skips it", card.name), card.name);
     if (!known) {
       std::string hint = text::closest_match(card.name, pw_card_names());
       c.error(card.loc,
