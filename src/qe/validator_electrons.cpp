@@ -235,13 +235,26 @@ void check_hubbard(Checks& c) {
     c.error(c.where("system", "lda_plus_u_kind"), "'lda_plus_u_kind' must be 0, 1 or 2 (init_lda_plus_u)",
             "lda_plus_u_kind");
   if (in.get_int("system", "lda_plus_u_kind").value_or(0) != 0) return;
+  // init_lda_plus_u (simplified DFT+U): a species is Hubbard when one of its parameters is nonzero; with none
+  // pw.x stops ("lda_plus_u calculation but Hubbard_l not set").
+  auto is_hubbard = [&](int nt) {
+    for (const char* name :
+         {"hubbard_u", "hubbard_u_back", "hubbard_alpha", "hubbard_alpha_back", "hubbard_j0", "hubbard_beta"})
+      if (in.get_real("system", name, {nt}).value_or(0) != 0) return true;
+    return false;
+  };
+  bool any = false;
+  for (size_t i = 0; i < in.species.size(); ++i) any = any || is_hubbard(static_cast<int>(i + 1));
+  if (!any && !in.species.empty())
+    c.error(c.where("system", "lda_plus_u"),
+            "lda_plus_u = .true. but no species has a nonzero Hubbard_U, Hubbard_alpha, Hubbard_J0 or "
+            "Hubbard_beta "
+            "(init_lda_plus_u: Hubbard_l not set)",
+            "lda_plus_u");
   for (size_t i = 0; i < in.species.size() && i < c.pseudo_infos.size(); ++i) {
     const int nt = static_cast<int>(i + 1);
-    bool hubbard = false;
-    for (const char* name : {"hubbard_u", "hubbard_alpha", "hubbard_j0", "hubbard_beta"})
-      hubbard = hubbard || in.get_real("system", name, {nt}).value_or(0) != 0;
     const auto& info = c.pseudo_infos[i];
-    if (!hubbard || !info || info->element.empty() || has_hubbard_l(info->element)) continue;
+    if (!is_hubbard(nt) || !info || info->element.empty() || has_hubbard_l(info->element)) continue;
     c.error(c.where("system", "hubbard_u", {nt}),
             fmt::format(
                 "Hubbard_U({}) is on '{}', element {}: pw.x has no Hubbard manifold for {} (set_hubbard_l "

@@ -76,6 +76,15 @@ def judge_text(text):
 
 
 def probe(input_path, run_dir, home):
+    """probe_once, asked again when pw.x printed not even its banner before the deadline: a start-up that hangs
+    (seen rarely under load, in MPI's initialisation) says nothing about the input."""
+    v = probe_once(input_path, run_dir, home)
+    if v.get("hung_silent"):
+        v = probe_once(input_path, run_dir, home)
+    return v
+
+
+def probe_once(input_path, run_dir, home):
     """Runs Debian's pw.x on one input in run_dir until it has read it (its summary, up to the k-points) or
     stopped.
 
@@ -115,6 +124,8 @@ def probe(input_path, run_dir, home):
         v.update(accepted=False, error_class="input", summary=f"pw.x {why} before reading the whole input")
     elif v["accepted"] is None and "Program PWSCF" in printed and not done:
         v["summary"] = f"no verdict within {PROBE_TIMEOUT_S} s"
+    elif v["accepted"] is None and not done and "Program PWSCF" not in printed:
+        v.update(summary=f"pw.x printed no banner within {PROBE_TIMEOUT_S} s", hung_silent=True)
     return v
 
 

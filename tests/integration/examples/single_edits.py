@@ -328,6 +328,20 @@ EDITS = [
     ("comment_line_hash", sub("K_POINTS automatic", "# a comment\nK_POINTS automatic")),
     ("blank_lines_in_card", sub(POS2, "\n" + POS2)),
     ("title_line_first", lambda t: "Silicon, the seed case\n" + t),
+    # rules found on the way
+    ("dipole_card", append("DIPOLE\n")),
+    ("assume_isolated_mp_not_cubic", chain(sub("ibrav=  2", "ibrav=  4, celldm(3)=1.6"),
+                                           system("assume_isolated = 'mp'"))),
+    ("space_group_227", chain(sub("ibrav=  2, ", "space_group=227, "), sub("nat=  2", "nat=  1"),
+                              sub(f"ATOMIC_POSITIONS\n{POS1}\n{POS2}", "ATOMIC_POSITIONS crystal_sg\n Si 0.125 0.125 0.125"))),
+    ("space_group_wyckoff", chain(sub("ibrav=  2, ", "space_group=227, "), sub("nat=  2", "nat=  1"),
+                                  sub(f"ATOMIC_POSITIONS\n{POS1}\n{POS2}", "ATOMIC_POSITIONS crystal_sg\n Si 8a"))),
+    ("input_dft_hcth", system("input_dft = 'HCTH'")),
+    ("nbnd_noncolin_6", chain(sub("nbnd=8", "nbnd=6"), system("noncolin = .true."))),
+    ("b_field_nspin1", system("B_field(3) = 0.1")),
+    ("fixed_lsda_fractional_charge", system("nspin = 2, tot_magnetization = 0, tot_charge = 0.5")),
+    ("ecutrho_negative", system("ecutrho = -1.0")),
+    ("hubbard_u_zero_on_si", system("lda_plus_u = .true., Hubbard_U(1) = 0.0")),
 ]
 
 
