@@ -66,9 +66,13 @@ const PwCard* find_pw_card(std::string_view name) {
   return nullptr;
 }
 
-std::vector<std::string_view> pw_card_names() {
-  std::vector<std::string_view> names;
-  for (size_t i = 0; i < detail::kPwCardCount; ++i) names.push_back(detail::kPwCards[i].name);
+const std::vector<std::string_view>& pw_card_names() {
+  // Built once: the card reader asks for every line it reads.
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> v;
+    for (size_t i = 0; i < detail::kPwCardCount; ++i) v.push_back(detail::kPwCards[i].name);
+    return v;
+  }();
   return names;
 }
 

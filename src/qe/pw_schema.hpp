@@ -70,7 +70,7 @@ std::optional<std::string_view> namelist_of(std::string_view name);
 size_t pw_variable_count();
 
 const PwCard* find_pw_card(std::string_view upper_case_name);
-std::vector<std::string_view> pw_card_names();
+const std::vector<std::string_view>& pw_card_names();
 // The first release whose pw.x reads card names in any case (read_cards upper-cases the line first).
 int lower_case_cards_since();
 
