@@ -78,6 +78,8 @@ void count_kpoints(Checks& c) {
   if (!n.kpoint_grid) return;
   const PwInput& in = c.in;
   auto note = [&](std::string why) { n.irreducible_kpoints_note = std::move(why); };
+  if (in.get_int("system", "space_group").value_or(0) != 0)
+    return note("space-group input: pw.x builds the cell and the atoms from the space group");
   auto ibrav = in.get_int("system", "ibrav");
   if (!ibrav) return note("no ibrav");
   std::array<double, 6> celldm{};
