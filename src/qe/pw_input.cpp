@@ -37,9 +37,11 @@ const NamelistEntry* Namelist::find(std::string_view n, const std::vector<int>& 
   for (const auto& e : entries) {
     if (e.name != n) continue;
     if (e.index == index) found = &e;
-    // `a(1) = x, y` also sets a(2): look through the value list of a rank-1 array.
-    if (index.size() == 1 && e.index.size() == 1 && index[0] > e.index[0] &&
-        static_cast<size_t>(index[0] - e.index[0]) < e.values.size())
+    // `a(1) = x, y` also sets a(2): look through the value list of a rank-1 array. `a = x, y` (no index)
+    // fills the array from its first element, as a Fortran namelist does.
+    const int first = e.index.empty() ? 1 : e.index.size() == 1 ? e.index[0] : 0;
+    if (index.size() == 1 && first > 0 && index[0] >= first && (index[0] > first || e.index.empty()) &&
+        static_cast<size_t>(index[0] - first) < e.values.size())
       found = &e;
   }
   return found;
@@ -67,7 +69,8 @@ namespace {
 // The value of entry `e` for array element `index` (see Namelist::find).
 const NamelistValue* value_of(const NamelistEntry* e, const std::vector<int>& index) {
   if (!e || e->values.empty()) return nullptr;
-  size_t k = (index.size() == 1 && e->index.size() == 1) ? static_cast<size_t>(index[0] - e->index[0]) : 0;
+  const int first = e->index.empty() ? 1 : e->index[0];
+  size_t k = (index.size() == 1 && e->index.size() <= 1) ? static_cast<size_t>(index[0] - first) : 0;
   return k < e->values.size() ? &e->values[k] : nullptr;
 }
 }  // namespace

@@ -342,6 +342,8 @@ EDITS = [
     ("fixed_lsda_fractional_charge", system("nspin = 2, tot_magnetization = 0, tot_charge = 0.5")),
     ("ecutrho_negative", system("ecutrho = -1.0")),
     ("hubbard_u_zero_on_si", system("lda_plus_u = .true., Hubbard_U(1) = 0.0")),
+    ("celldm_without_index", sub("celldm(1) =10.20", "celldm =10.20")),
+    ("hubbard_u_without_index_on_si", system("lda_plus_u = .true., Hubbard_U = 1.0")),
 ]
 
 
