@@ -96,7 +96,7 @@ bool fetch_and_validate(MainRun& m) {
     return false;
   }
   qe::ValidationReport v =
-      qe::validate_file(input.string(), qe::ValidationEnv::from_process(m.run_dir.string()));
+      qe::validate_file(input.string(), qe::ValidationEnv::from_process(m.run_dir.string(), m.c.pw));
   if (!v.diagnostics.empty()) m.tee(format_diagnostics(v.diagnostics));
   if (!v.ok()) {
     m.report.state = JobState::kInvalid;

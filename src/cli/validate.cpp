@@ -19,7 +19,9 @@ std::string join_grid(const std::array<int, 3>& g, const char* sep) {
 
 void print_summary(const std::string& file, const qe::ValidationReport& r) {
   const auto& n = r.needs;
-  fmt::print("{}: {}\n", file, r.ok() ? "valid" : "INVALID");
+  fmt::print("{}: {}{}\n", file, r.ok() ? "valid" : "INVALID",
+             r.qe_version ? fmt::format(" for QE {} ({})", r.qe_version->str(), r.qe_version_source)
+                          : " for any QE release the table knows");
   if (!r.ok()) return;
   fmt::print("  calculation       {}\n", n.calculation);
   std::string labels;
@@ -52,18 +54,39 @@ int cmd_validate(std::vector<std::string> args) {
       args[0]};
   std::string input;
   std::string run_dir;
+  std::string qe_version;
   bool json = false;
   app.add_option("INPUT", input, "pw.x input file")->required();
   app.add_flag("--json", json, "print one JSON object (diagnostics and needs) on stdout");
   app.add_option("--run-dir", run_dir,
                  "directory pw.x will run in; relative pseudo_dir/outdir resolve against it "
                  "(default: the input file's directory)");
+  app.add_option("--qe-version", qe_version,
+                 "judge the input for this QE release (6.5 ... 7.5) instead of the pw.x found on PATH");
   if (auto rc = parse_command_line(app, args)) return *rc;
+  std::optional<qe::QeVersion> wanted;
+  if (!qe_version.empty()) {
+    wanted = qe::QeVersion::parse(qe_version);
+    if (!wanted) {
+      fmt::print(stderr, "qecloud validate: --qe-version '{}' is not a release such as 6.7 or 7.3\n",
+                 qe_version);
+      return kExitUsage;
+    }
+  }
   if (run_dir.empty()) {
     auto parent = std::filesystem::path(input).parent_path();
     run_dir = parent.empty() ? "." : parent.string();
   }
-  auto report = qe::validate_file(input, qe::ValidationEnv::from_process(run_dir));
+  qe::ValidationEnv env;
+  if (wanted) {
+    // The caller names the release: no need to ask the local pw.x.
+    env = qe::ValidationEnv::from_process_without_pw(run_dir);
+    env.qe_version = wanted;
+    env.qe_version_source = "--qe-version";
+  } else {
+    env = qe::ValidationEnv::from_process(run_dir);
+  }
+  auto report = qe::validate_file(input, env);
   if (json) {
     fmt::print("{}\n", json_text(qe::to_json(report)));
   } else {

@@ -27,10 +27,11 @@ void check_input_file(const std::string& path) {
   }
   if (S_ISDIR(st.st_mode))
     throw Error(fmt::format("{} is a directory: give the pw.x input file in it", path), kExitBadInput);
-  if (!S_ISREG(st.st_mode))
-    throw Error(
-        fmt::format("{} is not a regular file (a FIFO, socket or device): give a pw.x input file", path),
-        kExitBadInput);
+  if (!S_ISREG(st.st_mode)) {
+    const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : "a device";
+    throw Error(fmt::format("{} is not a regular file ({}): give a pw.x input file", path, kind),
+                kExitBadInput);
+  }
   if (::access(path.c_str(), R_OK) != 0)
     throw Error(fmt::format("{}: {}", path, std::strerror(errno)), kExitBadInput);
 }

@@ -19,6 +19,9 @@ struct JobRequest {
   std::string name;       // default: the input's file name
   std::string store_url;  // the store's root URL; empty = default_store_url()
   std::string backend;    // the backend's name, as in the backend table
+  // The pw.x that will run the input, whose release the input is judged for (a name in $PATH or a path);
+  // empty: not on this machine (an image's, a cluster's), judged against every release with a note.
+  std::string pw = "pw.x";
 };
 
 struct StartedJob {

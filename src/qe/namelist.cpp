@@ -6,14 +6,13 @@
 #include <fmt/format.h>
 
 #include "core/text.hpp"
+#include "qe/pw_schema.hpp"
 
 namespace qecloud::qe {
 namespace {
 
-constexpr std::array<std::string_view, 14> kCardNames{
-    "ATOMIC_SPECIES", "ATOMIC_POSITIONS",  "K_POINTS",      "CELL_PARAMETERS",     "OCCUPATIONS",
-    "CONSTRAINTS",    "ATOMIC_VELOCITIES", "ATOMIC_FORCES", "ADDITIONAL_K_POINTS", "SOLVENTS",
-    "HUBBARD",        "TOTAL_CHARGE",      "ATOMIC_NAMES",  "PLOT_WANNIER"};
+// Card names outside pw.x's own table (qe/pw_schema.hpp) that still start a card: neb.x's ATOMIC_NAMES.
+constexpr std::array<std::string_view, 1> kOtherCardNames{"ATOMIC_NAMES"};
 
 bool is_name_start(char c) {
   return std::isalpha(static_cast<unsigned char>(c)) != 0;
@@ -23,6 +22,11 @@ bool is_name_char(char c) {
 }
 bool is_blank(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+// gfortran's list-directed and namelist input take ';' as a value separator as well as ',' (pw.x runs
+// `ecutwfc = 18.0; nbnd = 8`).
+bool is_comma(char c) {
+  return c == ',' || c == ';';
 }
 
 // A cursor over the lines of the input. Columns are 1-based in diagnostics, 0-based here.
@@ -82,7 +86,7 @@ class Reader {
 
   // Skips to the next separator so one bad token produces one diagnostic.
   void recover() {
-    while (!at_eol() && peek() != ',' && peek() != '/' && !is_blank(peek())) ++col_;
+    while (!at_eol() && !is_comma(peek()) && peek() != '/' && !is_blank(peek())) ++col_;
   }
 
   std::string read_name() {
@@ -123,7 +127,7 @@ class Reader {
         }
         break;
       }
-      if (c == ',') {
+      if (is_comma(c)) {
         ++col_;
         continue;
       }
@@ -162,6 +166,19 @@ class Reader {
           break;
         }
         e.index.push_back(static_cast<int>(*idx));
+        // An array section `celldm(1:2) = 2*10.2` (gfortran's namelist input): the values fill the elements
+        // from the lower bound on, as after `celldm(1) =`.
+        if (peek() == ':') {
+          size_t hi_start = ++col_;
+          while (!at_eol() && std::isdigit(static_cast<unsigned char>(peek()))) ++col_;
+          auto hi = text::parse_int(cur_line().substr(hi_start, col_ - hi_start));
+          if (!hi || *hi < *idx) {
+            error({e.loc.line, static_cast<int>(hi_start + 1)},
+                  fmt::format("bad array section for '{}'", e.name));
+            ok = false;
+            break;
+          }
+        }
         while (!at_eol() && is_blank(peek())) ++col_;
         if (peek() == ',') {
           ++col_;
@@ -178,6 +195,7 @@ class Reader {
       if (!ok) {
         size_t close = cur_line().find(')', col_);
         if (close == std::string_view::npos) {
+          nl.malformed.push_back(e.name);
           ++line_, col_ = 0;
           return;
         }
@@ -187,13 +205,17 @@ class Reader {
     }
     if (peek() != '=') {
       error(here(), fmt::format("expected '=' after '{}'", e.display()));
+      nl.malformed.push_back(e.name);
       recover();
       return;
     }
     ++col_;
     size_t errors_before = diags_.size();
     read_values(e);
-    if (diags_.size() != errors_before || !ok) return;  // already reported; keep the entry out
+    if (diags_.size() != errors_before || !ok) {  // already reported; keep the entry out
+      nl.malformed.push_back(e.name);
+      return;
+    }
     if (e.values.empty()) error(e.loc, fmt::format("no value given for '{}'", e.display()));
     nl.entries.push_back(std::move(e));
   }
@@ -220,7 +242,7 @@ class Reader {
       if (c == '/' || c == '&' || at_next_assignment()) return;
       if (col_ == cur_line().find_first_not_of(" \t") && is_card_line(cur_line()) && !at_next_assignment())
         return;
-      if (c == ',') {
+      if (is_comma(c)) {
         ++col_;
         continue;
       }
@@ -255,7 +277,7 @@ class Reader {
       return expect_separator(e);
     }
     size_t start = col_;
-    while (!at_eol() && !is_blank(peek()) && peek() != ',' && peek() != '/' && peek() != '!') ++col_;
+    while (!at_eol() && !is_blank(peek()) && !is_comma(peek()) && peek() != '/' && peek() != '!') ++col_;
     std::string_view tok = cur_line().substr(start, col_ - start);
     int repeat = 1;
     if (auto star = tok.find('*'); star != std::string_view::npos) {
@@ -293,7 +315,7 @@ class Reader {
 
   bool expect_separator(const NamelistEntry& e) {
     char c = peek();
-    if (at_eol() || is_blank(c) || c == ',' || c == '/' || c == '!') return true;
+    if (at_eol() || is_blank(c) || is_comma(c) || c == '/' || c == '!') return true;
     error(here(), fmt::format("unexpected '{}' after the value of '{}'", c, e.display()));
     recover();
     return true;
@@ -325,7 +347,9 @@ bool is_card_line(std::string_view line) {
   std::string_view word = t.substr(0, end);
   // A card name stands alone or before its option: "OCCUPATIONS" is a card, "occupations='smearing'" is not.
   if (end < t.size() && t[end] != ' ' && t[end] != '\t' && t[end] != '{' && t[end] != '(') return false;
-  for (auto name : kCardNames)
+  for (auto name : pw_card_names())
+    if (text::iequals(word, name)) return true;
+  for (auto name : kOtherCardNames)
     if (text::iequals(word, name)) return true;
   return false;
 }

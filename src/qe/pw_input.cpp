@@ -37,9 +37,11 @@ const NamelistEntry* Namelist::find(std::string_view n, const std::vector<int>& 
   for (const auto& e : entries) {
     if (e.name != n) continue;
     if (e.index == index) found = &e;
-    // `a(1) = x, y` also sets a(2): look through the value list of a rank-1 array.
-    if (index.size() == 1 && e.index.size() == 1 && index[0] > e.index[0] &&
-        static_cast<size_t>(index[0] - e.index[0]) < e.values.size())
+    // `a(1) = x, y` also sets a(2): look through the value list of a rank-1 array. `a = x, y` (no index)
+    // fills the array from its first element, as a Fortran namelist does.
+    const int first = e.index.empty() ? 1 : e.index.size() == 1 ? e.index[0] : 0;
+    if (index.size() == 1 && first > 0 && index[0] >= first && (index[0] > first || e.index.empty()) &&
+        static_cast<size_t>(index[0] - first) < e.values.size())
       found = &e;
   }
   return found;
@@ -67,7 +69,8 @@ namespace {
 // The value of entry `e` for array element `index` (see Namelist::find).
 const NamelistValue* value_of(const NamelistEntry* e, const std::vector<int>& index) {
   if (!e || e->values.empty()) return nullptr;
-  size_t k = (index.size() == 1 && e->index.size() == 1) ? static_cast<size_t>(index[0] - e->index[0]) : 0;
+  const int first = e->index.empty() ? 1 : e->index[0];
+  size_t k = (index.size() == 1 && e->index.size() <= 1) ? static_cast<size_t>(index[0] - first) : 0;
   return k < e->values.size() ? &e->values[k] : nullptr;
 }
 }  // namespace
@@ -157,6 +160,7 @@ Card read_card_header(std::string_view line, int line_no) {
   size_t b = line.find_first_not_of(" \t");
   size_t e = b;
   while (e < line.size() && (std::isalnum(static_cast<unsigned char>(line[e])) || line[e] == '_')) ++e;
+  c.written = std::string(line.substr(b, e - b));
   for (size_t k = b; k < e; ++k)
     c.name += static_cast<char>(std::toupper(static_cast<unsigned char>(line[k])));
   c.loc = {line_no, static_cast<int>(b + 1)};
@@ -169,6 +173,23 @@ Card read_card_header(std::string_view line, int line_no) {
     c.option_loc = {line_no, static_cast<int>(e + ob + 1)};
   }
   return c;
+}
+
+// A word alone on its line (or before an option), in upper case and long or with an underscore, is written
+// as a card name: data rows start with a number, a species label (at most 3 characters in QE 6.x, mixed
+// case), a quoted string or a short Hubbard keyword.
+bool looks_like_card(std::string_view t) {
+  size_t end = 0;
+  while (end < t.size() && (std::isalnum(static_cast<unsigned char>(t[end])) || t[end] == '_')) ++end;
+  std::string_view word = t.substr(0, end);
+  if (word.empty() || !std::isalpha(static_cast<unsigned char>(word[0]))) return false;
+  for (char ch : word)
+    if (std::islower(static_cast<unsigned char>(ch))) return false;
+  if (word.size() < 4 && word.find('_') == std::string_view::npos) return false;
+  std::string_view rest = text::trim(t.substr(end));
+  if (rest.empty() || rest[0] == '!' || rest[0] == '#' || rest[0] == '{' || rest[0] == '(') return true;
+  auto words = text::split_ws(rest);
+  return words.size() == 1 && !text::parse_fortran_real(words[0]);
 }
 
 class CardReader {
@@ -194,6 +215,16 @@ class CardReader {
       int col = static_cast<int>(l.find_first_not_of(" \t") + 1);
       if (t[0] == '&') {
         error({line_no, col}, "namelist after the cards: pw.x reads all namelists before any card");
+        continue;
+      }
+      if (looks_like_card(t)) {
+        // pw.x takes any line after a card's rows as the next card's name and skips an unknown one
+        // ("card FOO ignored") with the rows under it: say what it is, and keep its rows out of the last
+        // card.
+        Card c = read_card_header(l, line_no);
+        c.known = false;
+        in_.cards.push_back(std::move(c));
+        current = &in_.cards.back();
         continue;
       }
       if (!current) {
@@ -243,12 +274,20 @@ class CardReader {
   }
 
   void species(const Card& c) {
+    // card_atomic_species: a list-directed READ of label, mass, file; fields after the third are ignored.
     for (const auto& row : c.rows) {
-      if (!columns(row, c, 3, 3, "3: label, mass, pseudopotential file")) continue;
-      Species s{row[0].text, 0, row[2].text, row[0].loc, row[2].loc};
+      if (!columns(row, c, 3, 99, "3: label, mass, pseudopotential file")) continue;
+      Species s{row[0].text, 0, row[2].text, row[0].loc, row[2].loc, std::nullopt};
+      if (row.size() > 3) s.extra_loc = row[3].loc;
       if (auto m = number(row[1], "the mass")) s.mass = *m;
       in_.species.push_back(std::move(s));
     }
+  }
+
+  // card_atomic_positions: a second field of at most 3 characters ending in a letter is a Wyckoff label.
+  static bool is_wyckoff(std::string_view f) {
+    return !f.empty() && f.size() < 4 && std::isalpha(static_cast<unsigned char>(f.back())) &&
+           std::isdigit(static_cast<unsigned char>(f.front()));
   }
 
   void positions(const Card& c) {
@@ -259,12 +298,21 @@ class CardReader {
                                       "crystal or crystal_sg)",
                                       c.option));
     for (const auto& row : c.rows) {
+      // Space-group input (card_atomic_positions with crystal_sg): a Wyckoff label such as "8a" in place of
+      // the first coordinate, then only the free coordinates of that position, then the if_pos flags.
+      if (c.option == "crystal_sg" && row.size() >= 2 && is_wyckoff(row[1].text)) {
+        if (!columns(row, c, 2, 8, "a label, a Wyckoff position and up to 3 coordinates and 3 flags"))
+          continue;
+        Atom a{row[0].text, row[1].text, {}, {1, 1, 1}, row[0].loc};
+        in_.atoms.push_back(std::move(a));
+        continue;
+      }
       if (!columns(row, c, 4, 7, "4 (label x y z) or 7 (label x y z if_x if_y if_z)")) continue;
       if (row.size() != 4 && row.size() != 7) {
         columns(row, c, 4, 4, "4 (label x y z) or 7 (label x y z if_x if_y if_z)");
         continue;
       }
-      Atom a{row[0].text, {}, {1, 1, 1}, row[0].loc};
+      Atom a{row[0].text, "", {}, {1, 1, 1}, row[0].loc};
       for (int k = 0; k < 3; ++k)
         if (auto v = number(row[static_cast<size_t>(k + 1)], "a coordinate", true)) a.position[k] = *v;
       if (row.size() == 7)
@@ -325,7 +373,9 @@ class CardReader {
         if (auto w = number(row[1], "a k-point weight")) k.list.push_back({0, 0, 0, *w});
         continue;
       }
-      if (!columns(row, c, 3, 4, "4: kx ky kz weight")) continue;
+      // card_kpoints reads each row with READ(…, *) xk(1:3), wk: a row without its weight ends the read
+      // ("end of file while reading tpiba k points").
+      if (!columns(row, c, 4, 4, "4: kx ky kz weight")) continue;
       std::array<double, 4> p{0, 0, 0, 1};
       for (size_t i = 0; i < row.size(); ++i)
         if (auto v = number(row[i], i < 3 ? "a k-point coordinate" : "a k-point weight", true)) p[i] = *v;

@@ -39,6 +39,9 @@ struct Namelist {
   std::string name;  // lower case, without '&': "control"
   SourceLocation loc;
   std::vector<NamelistEntry> entries;
+  // Names assigned with a value the reader could not read (already reported): such a name is present,
+  // so no check may also call it missing.
+  std::vector<std::string> malformed;
   // The last assignment of `name` (with that exact index), or nullptr. Fortran lets a later one win.
   const NamelistEntry* find(std::string_view name, const std::vector<int>& index = {}) const;
 };
@@ -51,9 +54,11 @@ struct Token {
 // A card as written: its name, its option (`{crystal}`, `(alat)` or bare word, lower case) and its data
 // lines split into whitespace-separated tokens. Comment-only and blank lines are dropped.
 struct Card {
-  std::string name;    // upper case: "ATOMIC_POSITIONS"
-  std::string option;  // lower case, may be empty
-  SourceLocation loc;  // of the card name
+  std::string name;     // upper case: "ATOMIC_POSITIONS"
+  std::string written;  // the name as written: "atomic_positions" (QE < 7.2 reads only upper case)
+  bool known = true;    // false: not a card of any pw.x release (an unknown word alone on a line)
+  std::string option;   // lower case, may be empty
+  SourceLocation loc;   // of the card name
   SourceLocation option_loc;
   std::vector<std::vector<Token>> rows;
 };
@@ -62,13 +67,15 @@ struct Species {
   std::string label;
   double mass = 0;
   std::string pseudo_file;
-  SourceLocation loc;         // of the label
-  SourceLocation pseudo_loc;  // of the file name
+  SourceLocation loc;                       // of the label
+  SourceLocation pseudo_loc;                // of the file name
+  std::optional<SourceLocation> extra_loc;  // of a 4th field, which pw.x's list-directed READ ignores
 };
 
 struct Atom {
   std::string label;
-  Vec3 position{};  // in the units of the card
+  std::string wyckoff;  // a Wyckoff position ("8a") of space-group input; then `position` may be partial
+  Vec3 position{};      // in the units of the card
   std::array<int, 3> if_pos{1, 1, 1};
   SourceLocation loc;
 };

@@ -1,5 +1,6 @@
 #include "qe/upf.hpp"
 
+#include <array>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -42,6 +43,18 @@ std::string attribute(std::string_view tag, std::string_view name) {
 }
 
 }  // namespace
+
+std::string_view element_symbol(int z) {
+  static constexpr std::array<std::string_view, 109> kElements{
+      "H",  "He", "Li", "Be", "B",  "C",  "N",  "O",  "F",  "Ne", "Na", "Mg", "Al", "Si", "P",  "S",
+      "Cl", "Ar", "K",  "Ca", "Sc", "Ti", "V",  "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge",
+      "As", "Se", "Br", "Kr", "Rb", "Sr", "Y",  "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd",
+      "In", "Sn", "Sb", "Te", "I",  "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd",
+      "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W",  "Re", "Os", "Ir", "Pt", "Au", "Hg",
+      "Tl", "Pb", "Bi", "Po", "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U",  "Np", "Pu", "Am", "Cm",
+      "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt"};
+  return z >= 1 && z <= 109 ? kElements[static_cast<size_t>(z - 1)] : std::string_view();
+}
 
 bool directory_exists(const std::string& dir, const std::string& base_dir) {
   std::error_code ec;
@@ -90,6 +103,7 @@ Expected<PseudoInfo, std::string> inspect_pseudo(const std::string& path) {
         std::string_view(head).substr(h, end == std::string::npos ? std::string::npos : end - h);
     info.element = attribute(tag, "element");
     info.pseudo_type = attribute(tag, "pseudo_type");
+    info.functional = attribute(tag, "functional");
     if (auto z = text::parse_fortran_real(attribute(tag, "z_valence"))) info.z_valence = *z;
     if (info.element.empty()) return unexpected(std::string("UPF v2 <PP_HEADER> has no element"));
     return info;
@@ -112,6 +126,16 @@ Expected<PseudoInfo, std::string> inspect_pseudo(const std::string& path) {
     };
     info.element = first(lines[1]);
     info.pseudo_type = first(lines[2]);
+    // read_upf_v1 reads the functional as the first 20 characters of its line: READ(…, '(a20,t24,a)').
+    if (size_t f = head.find('\n', h); f != std::string::npos) {
+      size_t line_start = f + 1;
+      for (int k = 0; k < 4 && line_start != std::string::npos; ++k) {
+        size_t next = head.find('\n', line_start);
+        line_start = next == std::string::npos ? next : next + 1;
+      }
+      if (line_start != std::string::npos)
+        info.functional = std::string(text::trim(std::string_view(head).substr(line_start, 20)));
+    }
     if (lines.size() > 5)
       if (auto z = text::parse_fortran_real(first(lines[5]))) info.z_valence = *z;
     return info;
@@ -119,12 +143,30 @@ Expected<PseudoInfo, std::string> inspect_pseudo(const std::string& path) {
   if (low.find("<html") != std::string::npos || low.find("<!doctype") != std::string::npos)
     return unexpected(std::string("not a UPF file: it is an HTML page (a failed download?)"));
   const std::string ext = text::to_lower(fs::path(path).extension().string());
-  if (ext == ".van" || ext == ".vdb") return PseudoInfo{"legacy-vanderbilt", "", std::nullopt, "US"};
-  if (ext == ".rrkj3") return PseudoInfo{"legacy-rrkj3", "", std::nullopt, "US"};
+  // Goedecker-Teter-Hutter, analytical (upflib's readgth; pw.x picks the reader by the '.gth' ending): a
+  // title line, then "zatom zion pspdat", then "pspcod pspxc lmax …".
+  if (fs::path(path).extension().string() == ".gth") {
+    std::vector<std::string> lines;
+    size_t pos = 0;
+    while (lines.size() < 3 && pos < head.size()) {
+      size_t next = head.find('\n', pos);
+      lines.emplace_back(head.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
+      pos = next == std::string::npos ? head.size() : next + 1;
+    }
+    auto fields = lines.size() >= 2 ? text::split_ws(lines[1]) : std::vector<std::string_view>{};
+    auto z = fields.size() >= 2 ? text::parse_fortran_real(fields[0]) : std::nullopt;
+    auto zion = fields.size() >= 2 ? text::parse_fortran_real(fields[1]) : std::nullopt;
+    if (!z || !zion || lines.size() < 3)
+      return unexpected(std::string("not a GTH pseudopotential: line 2 must be 'zatom zion pspdat'"));
+    PseudoInfo gth{"GTH", std::string(element_symbol(static_cast<int>(*z))), *zion, "NC", ""};
+    return gth;
+  }
+  if (ext == ".van" || ext == ".vdb") return PseudoInfo{"legacy-vanderbilt", "", std::nullopt, "US", ""};
+  if (ext == ".rrkj3") return PseudoInfo{"legacy-rrkj3", "", std::nullopt, "US", ""};
   // The old norm-conserving format pw.x 6.x still reads (read_ncpp): a quoted functional name on line 1,
   // then 'El', zval, … on line 2.
   if (!head.empty() && head[0] == '\'' && head.find("\n'") != std::string::npos)
-    return PseudoInfo{"legacy-nc", "", std::nullopt, "NC"};
+    return PseudoInfo{"legacy-nc", "", std::nullopt, "NC", ""};
   return unexpected(std::string("not a UPF file: no <UPF> or <PP_HEADER> tag in the first 64 KiB"));
 }
 

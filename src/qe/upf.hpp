@@ -24,11 +24,16 @@ bool directory_exists(const std::string& dir, const std::string& base_dir);
 Expected<std::string, std::string> resolve_pseudo(const std::string& file, const PseudoSearch& search);
 
 struct PseudoInfo {
-  std::string format;   // "UPF v2", "UPF v1", or "legacy-vanderbilt", "legacy-rrkj3", "legacy-nc"
+  std::string format;   // "UPF v2", "UPF v1", "GTH", or "legacy-vanderbilt", "legacy-rrkj3", "legacy-nc"
   std::string element;  // as the file states it; may be empty for legacy formats
   std::optional<double> z_valence;
   std::string pseudo_type;  // NC, US, PAW, … when stated
+  std::string
+      functional;  // the exchange-correlation name the file states ("SLA PZ NOGX NOGC", "PBE"); may be empty
 };
+
+// The element of atomic number z (1 – 109, as upflib's atomic_number knows them), or empty.
+std::string_view element_symbol(int z);
 
 // Reads the head of a pseudopotential file (at most 64 KiB) and says what it is, or why it is unusable.
 Expected<PseudoInfo, std::string> inspect_pseudo(const std::string& path);

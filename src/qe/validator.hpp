@@ -11,16 +11,33 @@
 
 #include "core/diagnostic.hpp"
 #include "qe/pw_input.hpp"
+#include "qe/qe_version.hpp"
 
 namespace qecloud::qe {
 
-// Where pw.x would look for files. Filled from the real environment by the CLI, by hand in tests.
+// Where pw.x would look for files, and which pw.x will read the input. Filled from the real environment by
+// the CLI, by hand in tests.
 struct ValidationEnv {
   std::string run_dir = ".";                   // pw.x's working directory: relative paths resolve here
   std::optional<std::string> espresso_pseudo;  // $ESPRESSO_PSEUDO
   std::optional<std::string> home;             // $HOME
-  static ValidationEnv from_process(std::string run_dir);
+  // The QE release of the pw.x that will run the input: variables, values and cards of other releases are
+  // errors naming the release they need. nullopt: judged against every release of the table (6.5 – 7.5).
+  std::optional<QeVersion> qe_version;
+  std::string
+      qe_version_source;  // where the version came from, for messages: "/usr/bin/pw.x", "--qe-version"
+  // Set when the caller looked for the pw.x that will run the input and found none: the report then says it
+  // judged against every release.
+  bool qe_version_unknown = false;
+  // $ESPRESSO_PSEUDO and $HOME, and the version of the pw.x that will run the input — `pw`, a name looked up
+  // in $PATH or a path (asked once, cached in $QECLOUD_HOME by path, mtime and size).
+  static ValidationEnv from_process(std::string run_dir, const std::string& pw = "pw.x");
+  // The same without asking pw.x: for a caller that names the release itself.
+  static ValidationEnv from_process_without_pw(std::string run_dir);
 };
+
+// pw.x inputs are kilobytes; anything larger is refused before it is read (validate_file).
+inline constexpr long long kMaxInputBytes = 16LL * 1024 * 1024;
 
 struct PseudoNeed {
   std::string label;
@@ -57,11 +74,14 @@ struct JobNeeds {
 struct ValidationReport {
   std::vector<Diagnostic> diagnostics;  // syntax and semantic, errors and warnings
   JobNeeds needs;
+  std::optional<QeVersion> qe_version;  // the release it was judged for; nullopt: every release
+  std::string qe_version_source;
   bool ok() const { return !has_errors(diagnostics); }
 };
 
 ValidationReport validate(const ParseResult& parsed, const ValidationEnv& env);
-// Reads, parses and validates a file; an unreadable file is one diagnostic, not an exception.
+// Reads, parses and validates a file; an unreadable file is one diagnostic, not an exception. Only a regular
+// file of at most kMaxInputBytes is read: a FIFO, a device or a directory would block or never end.
 ValidationReport validate_file(const std::string& path, const ValidationEnv& env);
 
 nlohmann::json to_json(const ValidationReport& r);

@@ -34,6 +34,7 @@ void check_pseudopotentials(Checks& c) {
   }
   for (const auto& s : in.species) {
     PseudoNeed need{s.label, s.pseudo_file, "", "", ""};
+    c.pseudo_infos.emplace_back();
     auto found = resolve_pseudo(s.pseudo_file, search);
     if (!found) {
       c.error(s.pseudo_loc,
@@ -50,6 +51,7 @@ void check_pseudopotentials(Checks& c) {
     } else {
       need.format = info->format;
       need.element = info->element;
+      c.pseudo_infos.back() = *info;
       if (text::starts_with(info->format, "legacy"))
         c.warn(s.pseudo_loc,
                fmt::format("pseudopotential '{}' is not UPF ({}); QE 6.x reads it, QE 7.x does not",
@@ -76,6 +78,8 @@ void count_kpoints(Checks& c) {
   if (!n.kpoint_grid) return;
   const PwInput& in = c.in;
   auto note = [&](std::string why) { n.irreducible_kpoints_note = std::move(why); };
+  if (in.get_int("system", "space_group").value_or(0) != 0)
+    return note("space-group input: pw.x builds the cell and the atoms from the space group");
   auto ibrav = in.get_int("system", "ibrav");
   if (!ibrav) return note("no ibrav");
   std::array<double, 6> celldm{};

@@ -32,6 +32,37 @@ check "missing pseudopotential named with its line" eval 'rc 3 && err_has "scf.i
 run validate "$work/does-not-exist.in"
 check "unreadable input" eval 'rc 3 && err_has "does-not-exist.in"'
 
+# Any file a user may name: refused at once, never read whole, never waited on. `timeout` only turns a hang
+# into a failure (exit 124) instead of a stuck suite.
+export QECLOUD_HOME="$work/qecloud-home"
+mkfifo "$work/fifo.in"
+timeout 60 "$qecloud" validate "$work/fifo.in" >"$work/out" 2>"$work/err"; echo $? >"$work/rc"
+check "validate refuses a FIFO without blocking" eval 'rc 3 && err_has "fifo.in: error: is not a regular file (a FIFO)"'
+timeout 60 "$qecloud" run "$work/fifo.in" >"$work/out" 2>"$work/err"; echo $? >"$work/rc"
+check "run refuses a FIFO without blocking" eval 'rc 3 && err_has "is not a regular file (a FIFO)"'
+run validate /dev/zero
+check "validate refuses a device" eval 'rc 3 && err_has "/dev/zero: error: is not a regular file (a character device)"'
+run validate "$work"
+check "validate refuses a directory" eval 'rc 3 && err_has "error: is a directory, not a pw.x input file"'
+truncate -s 17M "$work/huge.in"
+run validate "$work/huge.in"
+check "validate refuses a 17 MiB input unread" eval 'rc 3 && err_has "huge.in: error: is larger than 16 MiB"'
+
+# The release that will run the input: the pw.x on PATH (Debian's 6.7), or --qe-version.
+mkdir "$work/rmm" && cp "$src/examples/si/Si.pz-vbc.UPF" "$work/rmm/"
+sed "s/diagonalization='cg'/diagonalization='rmm-davidson'/" "$src/examples/si/scf.in" >"$work/rmm/scf.in"
+run validate "$work/rmm/scf.in"
+check "validate judges for the local pw.x" eval 'rc 3 && err_has "diagonalization = '"'"'rmm-davidson'"'"' needs QE >= 7.0; the pw.x that will run this is 6.7 (/usr/bin/pw.x)"'
+check "the local pw.x is asked once and cached" grep -q "/usr/bin/pw.x" "$QECLOUD_HOME/pw-versions.tsv"
+run validate "$work/rmm/scf.in" --qe-version 7.0
+check "validate --qe-version 7.0 accepts rmm-davidson" eval 'rc 0 && out_has "valid for QE 7.0 (--qe-version)"'
+run validate "$work/rmm/scf.in" --qe-version 6.7 --json
+check "validate --json names the release" eval 'rc 3 && python3 -c "import json; d=json.load(open(\"$work/out\")); assert d[\"qe_version\"]==dict(version=\"6.7\", source=\"--qe-version\"), d[\"qe_version\"]"'
+run validate "$src/examples/si/scf.in" --qe-version seven
+check "validate --qe-version refuses a non-release" eval 'rc 2 && err_has "--qe-version '"'"'seven'"'"'"'
+PATH=/nonexistent-bin run validate "$src/examples/si/scf.in"
+check "no pw.x: judged against every release, said in a note" eval 'rc 0 && err_has "note: no pw.x found and no --qe-version given: judged against every QE release from 6.5 to 7.5"'
+
 # A real pw.x run, then parse it.
 cp "$src/examples/si/scf.in" "$src/examples/si/Si.pz-vbc.UPF" "$work/"
 root=(); [ "$(id -u)" -eq 0 ] && root=(--allow-run-as-root)

@@ -159,7 +159,8 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
   check_submit(c, o, type);
   // 1. Validate (no AWS call before this passes), record the job.
   JobDb db(job_db_path());
-  StartedJob job = start_job({o.input, o.name, c.store_url(), "awsbatch"}, db, obs.on_validated);
+  // The image's pw.x is not on this machine: judged against every release until the image records its own.
+  StartedJob job = start_job({o.input, o.name, c.store_url(), "awsbatch", ""}, db, obs.on_validated);
   Submitted out;
   out.job_id = job.record.id;
   out.outputs_url = job.location.url();

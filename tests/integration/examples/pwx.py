@@ -26,9 +26,12 @@ import tempfile
 import time
 
 ERROR = re.compile(r"Error in routine\s+(\S+)\s*\(\s*(-?\d+)\s*\):\s*\n\s*(.*)")
-INPUT_ROUTINES = re.compile(r"(read_namelists|read_cards|card_\w+|iosys|read_input\w*|cell_base_init|\w+_checkin|"
-                            r"setup|input_from_file|fixval|set_\w+|readin|check_\w*input\w*)$", re.I)
 PSEUDO_ROUTINES = re.compile(r"(readpp|read_pseudo\w*|\w*upf\w*|read_ncpp|read_rrkj|read_ps\w*)$", re.I)
+# Errors that say nothing about the input: this machine lacks a previous run's restart data (nscf, bands,
+# restart_mode='restart' read it before their own checks) or a writable scratch directory.
+ENVIRONMENT_ROUTINES = re.compile(r"(read_file\w*|pw_readschema\w*|read_xml\w*|qexsd_readschema|read_rho|"
+                                  r"check_tempdir|davcio|diropn|pw_readfile|read_conf_from_file|"
+                                  r"read_wfc\w*|readfile)$", re.I)
 SUMMARY = "bravais-lattice index"
 SUMMARY_END = "number of k points="  # after the pseudopotential lines of the summary
 PSEUDO_READ = re.compile(r"PseudoPot\. #\s*\d+\s+for\s+\S+\s+read from file:\s*\n\s*(\S+)")
@@ -38,19 +41,34 @@ OUTDIR = re.compile(r"(?im)^(\s*(?:outdir|wfcdir)\s*=\s*)(['\"]).*?\2")
 
 
 def judge_text(text):
-    """{accepted: True/False/None, error_class, error_routine, summary, job_done} of one pw.x output."""
+    """{accepted: True/False/None, error_class, error_routine, summary, job_done} of one pw.x output.
+
+    pw.x reads and checks the whole input (iosys, setup, the pseudopotentials) before it prints its summary
+    (run_pwscf: iosys, setup, then summary in init_run). So an error before the summary is a refusal of the
+    input (error_class "input", accepted False) unless it is about files this machine lacks: pseudopotentials
+    ("pseudo", accepted True: the input was fine as far as it got) or a previous run's restart data and
+    scratch directories ("environment", accepted None: no verdict). An error after the summary is a failure
+    of the run, not of the input ("run", accepted True)."""
     v = {"accepted": None, "error_class": None, "error_routine": None, "job_done": "JOB DONE" in text,
          "pseudos_read": SUMMARY in text, "pseudo_files": PSEUDO_READ.findall(text)}
     if "Program PWSCF" not in text:
         v["summary"] = "not a pw.x output"
         return v
     m = ERROR.search(text)
+    summary_at = text.find(SUMMARY)
     if m:
         routine, message = m.group(1), m.group(3).strip()
-        cls = "input" if INPUT_ROUTINES.match(routine) else "pseudo" if PSEUDO_ROUTINES.match(routine) else "other"
-        v.update(accepted=cls != "input", error_class=cls, error_routine=routine,
+        before_summary = summary_at < 0 or m.start() < summary_at
+        if PSEUDO_ROUTINES.match(routine):
+            cls = "pseudo"
+        elif ENVIRONMENT_ROUTINES.match(routine):
+            cls = "environment"
+        else:
+            cls = "input" if before_summary else "run"
+        accepted = {"input": False, "pseudo": True, "environment": None, "run": True}[cls]
+        v.update(accepted=accepted, error_class=cls, error_routine=routine,
                  summary=f"Error in routine {routine} ({m.group(2).strip()}): {message}")
-    elif SUMMARY in text:
+    elif summary_at >= 0:
         v.update(accepted=True, summary="read the input" + (", JOB DONE" if v["job_done"] else ""))
     else:
         v["summary"] = "output ends before pw.x finished reading the input"
@@ -58,6 +76,15 @@ def judge_text(text):
 
 
 def probe(input_path, run_dir, home):
+    """probe_once, asked again when pw.x printed not even its banner before the deadline: a start-up that hangs
+    (seen rarely under load, in MPI's initialisation) says nothing about the input."""
+    v = probe_once(input_path, run_dir, home)
+    if v.get("hung_silent"):
+        v = probe_once(input_path, run_dir, home)
+    return v
+
+
+def probe_once(input_path, run_dir, home):
     """Runs Debian's pw.x on one input in run_dir until it has read it (its summary, up to the k-points) or
     stopped.
 
@@ -88,8 +115,17 @@ def probe(input_path, run_dir, home):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
     v = judge_text(printed)
-    if v["accepted"] is None and "Program PWSCF" in printed and not done:
+    if v["accepted"] is None and done and SUMMARY not in printed and not ERROR.search(printed):
+        # pw.x ended before its summary without an error block: it crashed on the input (a segmentation
+        # fault in read_cards, before even its banner is flushed) or stopped on it ("program stopped due
+        # to: …" from a library it calls). Either way it refused the input.
+        stopped = re.search(r"program stopped due to:\s*(.*)", printed)
+        why = f"stopped: {stopped.group(1).strip()}" if stopped else f"crashed (exit status {proc.returncode})"
+        v.update(accepted=False, error_class="input", summary=f"pw.x {why} before reading the whole input")
+    elif v["accepted"] is None and "Program PWSCF" in printed and not done:
         v["summary"] = f"no verdict within {PROBE_TIMEOUT_S} s"
+    elif v["accepted"] is None and not done and "Program PWSCF" not in printed:
+        v.update(summary=f"pw.x printed no banner within {PROBE_TIMEOUT_S} s", hung_silent=True)
     return v
 
 
