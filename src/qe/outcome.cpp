@@ -16,6 +16,7 @@ Outcome classify_outcome(const qe::Results& r, const ExitStatus& st, bool killed
     case ErrorKind::kBadInput:
       return {job_state::kInvalid, kExitBadInput, r.error_message};
     case ErrorKind::kScfNotConverged:
+    case ErrorKind::kIonicNotConverged:  // pw.x ended normally; the relaxation missed its thresholds
       return {job_state::kNotConverged, kExitNotConverged, r.error_message};
     case ErrorKind::kStoppedByUser:
     case ErrorKind::kOutOfWalltime:
