@@ -14,7 +14,7 @@ cmake --build build-ci -j "$jobs"
 echo "== tests"
 ctest --test-dir build-ci --output-on-failure -j "$jobs" --timeout 900
 # The corpus tests' counts (files / agree / disagree), printed by passing tests too.
-grep -h -E "^(output corpus|output truncation|reference outputs|pw runs vs ASE):" \
+grep -h -E "^(output corpus|output corpus vs ASE|output truncation|reference outputs|pw runs vs ASE):" \
   build-ci/Testing/Temporary/LastTest.log || { echo "corpus counts missing from the test log" >&2; exit 1; }
 
 echo "== unit tests under ASan + UBSan"
