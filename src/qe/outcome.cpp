@@ -16,7 +16,7 @@ Outcome classify_outcome(const qe::Results& r, const ExitStatus& st, bool killed
     case ErrorKind::kBadInput:
       return {job_state::kInvalid, kExitBadInput, r.error_message};
     case ErrorKind::kScfNotConverged:
-    case ErrorKind::kIonicNotConverged:  // pw.x ended normally; the relaxation missed its thresholds
+    case ErrorKind::kIonicNotConverged:  // pw.x ended (exit 3 in 6.7) short of its relaxation thresholds
       return {job_state::kNotConverged, kExitNotConverged, r.error_message};
     case ErrorKind::kStoppedByUser:
     case ErrorKind::kOutOfWalltime:
