@@ -29,8 +29,8 @@ enum class ErrorKind {
                            // cdiaghg, cegterg, ppcg, paro_k, crmmdiagg, ...), "problems computing cholesky",
                            // or a diagonalizer's own stop line without a box (PPCG's "[Q, R] = qr(X, 0)
                            // failed")
-  kCrash,       // any other %%%% error block, or MPI abort
-  kIncomplete,  // output ends without JOB DONE and without a known reason
+  kCrash,                  // any other %%%% error block, or MPI abort
+  kIncomplete,             // output ends without JOB DONE and without a known reason
 };
 const char* to_string(ErrorKind k);  // "bad_input", "scf_not_converged", ... (empty string for kNone)
 
@@ -48,6 +48,7 @@ struct IonicStep {
                                      // pw.x printed no cell for it
   std::string cell_units;            // alat | bohr | angstrom when cell is present, "" otherwise
   std::optional<double> alat_bohr;   // the lattice parameter alat units refer to (cell and positions)
+  bool operator==(const IonicStep&) const = default;
 };
 
 struct ParallelInfo {
@@ -55,6 +56,7 @@ struct ParallelInfo {
   std::optional<int> pools;
   std::optional<int> threads;
   std::optional<int> nodes;
+  bool operator==(const ParallelInfo&) const = default;
 };
 
 struct Results {
@@ -87,6 +89,7 @@ struct Results {
   std::string error_message;
   std::vector<std::string> warnings;  // pw.x's "Message from routine ..." lines, and what the reader could
                                       // not read (a line cut in the middle, an overlong line, a damaged XML)
+  bool operator==(const Results&) const = default;  // every field exactly (doubles as parsed)
 };
 
 // The JSON contract. Absent optionals are omitted; total_energy_ev is derived (1 Ry = 13.605693122994 eV,
