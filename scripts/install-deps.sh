@@ -14,8 +14,8 @@ PACKAGES=(
   quantum-espresso quantum-espresso-data openmpi-bin
   # multi-node rehearsals and tests: network namespaces, veth, bridge
   iproute2
-  # peers for tests and benchmarks: ASE's pw.x output reader
-  python3 python3-ase
+  # peers for tests and benchmarks: ASE's pw.x output reader; GNU time (peak memory in the e2e tests)
+  python3 python3-ase time
 )
 
 missing=()

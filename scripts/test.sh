@@ -13,6 +13,10 @@ cmake --build build-ci -j "$jobs"
 
 echo "== tests"
 ctest --test-dir build-ci --output-on-failure -j "$jobs" --timeout 900
+# The corpus tests' counts (agree / false accept / false refusal for inputs, agree / disagree for outputs),
+# printed by passing tests too.
+grep -h -E "^(examples corpus|single edits|output corpus|output corpus vs ASE|output truncation|reference outputs|pw runs vs ASE)" \
+  build-ci/Testing/Temporary/LastTest.log || { echo "corpus counts missing from the test log" >&2; exit 1; }
 
 echo "== unit tests under ASan + UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQECLOUD_SANITIZE=ON -DQECLOUD_WERROR=ON >/dev/null

@@ -69,6 +69,9 @@ void print_show(JobDb& db, const JobRecord& job, const qe::Results& r) {
     fmt::print("  energy    {:.8f} Ry = {:.6f} eV\n", *r.total_energy_ry,
                *r.total_energy_ry * qe::kRydbergEv);
   if (r.fermi_energy_ev) fmt::print("  Fermi     {:.4f} eV\n", *r.fermi_energy_ev);
+  if (r.fermi_energy_up_ev && r.fermi_energy_down_ev)  // fixed total magnetization: one per spin
+    fmt::print("  Fermi     {:.4f} eV (up), {:.4f} eV (down)\n", *r.fermi_energy_up_ev,
+               *r.fermi_energy_down_ev);
   if (r.pressure_kbar) fmt::print("  pressure  {:.2f} kbar\n", *r.pressure_kbar);
   if (r.total_force_ry_bohr) fmt::print("  force     {:.6f} Ry/bohr (total)\n", *r.total_force_ry_bohr);
   if (!r.steps.empty()) fmt::print("  steps     {} ionic steps\n", r.steps.size());

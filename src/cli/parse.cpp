@@ -20,6 +20,9 @@ void print_summary(const std::string& file, const qe::Results& r) {
     fmt::print("  total energy      {:.8f} Ry = {:.6f} eV\n", *r.total_energy_ry,
                *r.total_energy_ry * qe::kRydbergEv);
   if (r.fermi_energy_ev) fmt::print("  Fermi energy      {:.4f} eV\n", *r.fermi_energy_ev);
+  if (r.fermi_energy_up_ev && r.fermi_energy_down_ev)
+    fmt::print("  Fermi energies    {:.4f} eV (spin up), {:.4f} eV (spin down)\n", *r.fermi_energy_up_ev,
+               *r.fermi_energy_down_ev);
   fmt::print("  SCF               {} after {} iterations", r.scf_converged ? "converged" : "NOT converged",
              r.scf_iterations);
   if (!r.scf_accuracy_ry.empty())
@@ -39,6 +42,7 @@ void print_summary(const std::string& file, const qe::Results& r) {
   if (r.wall_time_s) fmt::print("  wall time         {:.2f} s\n", *r.wall_time_s);
   if (r.error_kind != qe::ErrorKind::kNone)
     fmt::print("  error             {}: {}\n", qe::to_string(r.error_kind), r.error_message);
+  for (const auto& w : r.warnings) fmt::print("  warning           {}\n", w);
 }
 
 int exit_code_for(const qe::Results& r) {
@@ -48,6 +52,7 @@ int exit_code_for(const qe::Results& r) {
     case qe::ErrorKind::kBadInput:
       return kExitBadInput;
     case qe::ErrorKind::kScfNotConverged:
+    case qe::ErrorKind::kIonicNotConverged:
       return kExitNotConverged;
     case qe::ErrorKind::kStoppedByUser:
     case qe::ErrorKind::kOutOfWalltime:
@@ -63,8 +68,9 @@ int cmd_parse(std::vector<std::string> args) {
   CLI::App app{
       "Parse pw.x output (and optionally data-file-schema.xml) into one results object: energies, "
       "forces, stress, SCF convergence, ionic steps, timings, parallel layout, and on failure its "
-      "kind. The exit status tells the outcome: 0 done, 3 bad input, 4 SCF not converged, "
-      "5 stopped, 6 crashed or incomplete.",
+      "kind. The exit status tells the outcome: 0 done, 3 bad input (pw.x refused its input, or OUTPUT is "
+      "not a pw.x output), 4 SCF or relaxation not converged, 5 stopped, 6 crashed or incomplete, 1 OUTPUT "
+      "unreadable. A damaged --xml file is a warning: stdout's results stand.",
       args[0]};
   std::string output, xml;
   bool json = false;
@@ -73,8 +79,12 @@ int cmd_parse(std::vector<std::string> args) {
   app.add_flag("--json", json, "print the results as one JSON object");
   if (auto rc = parse_command_line(app, args)) return *rc;
   qe::Results r = qe::parse_output_file(output);
+  // The XML only fills gaps: a damaged one (a run killed while writing it) must not hide what stdout says.
   if (!xml.empty())
-    if (auto merged = qe::merge_xml_results(xml, r); !merged) throw Error(merged.error());
+    if (auto merged = qe::merge_xml_results(xml, r); !merged) {
+      r.warnings.push_back("data-file-schema.xml not used: " + merged.error());
+      fmt::print(stderr, "qecloud: warning: {} (results from {} only)\n", merged.error(), output);
+    }
   if (json)
     fmt::print("{}\n", json_text(qe::to_json(r)));
   else

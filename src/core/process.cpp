@@ -153,7 +153,7 @@ Process::~Process() {
   if (copy_fd_ >= 0) ::close(copy_fd_);
 }
 
-bool Process::pump(const LineFn& on_line, std::chrono::milliseconds poll_every) {
+bool Process::pump(const LineFn& on_line, std::chrono::milliseconds poll_every, const LineFn& on_torn_tail) {
   if (out_fd_ < 0) return false;
   pollfd p{out_fd_, POLLIN, 0};
   int r = ::poll(&p, 1, static_cast<int>(poll_every.count()));
@@ -162,7 +162,7 @@ bool Process::pump(const LineFn& on_line, std::chrono::milliseconds poll_every) 
   ssize_t n = ::read(out_fd_, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
   if (n <= 0) {  // EOF: the child (and everything holding the pipe) is gone
-    if (!partial_.empty()) on_line(partial_), partial_.clear();
+    if (!partial_.empty()) on_torn_tail(partial_), partial_.clear();
     ::close(out_fd_);
     out_fd_ = -1;
     return false;
@@ -179,20 +179,18 @@ bool Process::pump(const LineFn& on_line, std::chrono::milliseconds poll_every) 
     off += w;
   }
   std::string_view chunk(buf, static_cast<size_t>(n));
-  size_t start = 0;
-  while (true) {
-    size_t nl = chunk.find('\n', start);
-    if (nl == std::string_view::npos) {
-      partial_.append(chunk.substr(start));
-      break;
+  for (size_t start = 0;;) {
+    const size_t nl = chunk.find('\n', start);
+    const std::string_view piece =
+        chunk.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    if (!overlong_) {
+      partial_.append(piece.substr(0, kMaxLine - std::min(kMaxLine, partial_.size())));
+      overlong_ = partial_.size() >= kMaxLine && piece.size() > 0 && nl == std::string_view::npos;
     }
-    if (partial_.empty()) {
-      on_line(chunk.substr(start, nl - start));
-    } else {
-      partial_.append(chunk.substr(start, nl - start));
-      on_line(partial_);
-      partial_.clear();
-    }
+    if (nl == std::string_view::npos) break;
+    on_line(partial_);  // a line cut at kMaxLine is handed over once, cut
+    partial_.clear();
+    overlong_ = false;
     start = nl + 1;
   }
   return true;

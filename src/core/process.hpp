@@ -49,9 +49,16 @@ class RunningProgram {
  public:
   using LineFn = std::function<void(std::string_view line)>;
   virtual ~RunningProgram() = default;
-  // Hands stdout to `on_line` until the program closes it or `poll_every` elapses; then returns true while
-  // the program may still be running. Meant to be called in a loop that also checks the caller's events.
-  virtual bool pump(const LineFn& on_line, std::chrono::milliseconds poll_every) = 0;
+  // Hands stdout to `on_line` line by line until the program closes it or `poll_every` elapses; then returns
+  // true while the program may still be running. Meant to be called in a loop that also checks the caller's
+  // events. An unterminated last piece (the program died mid-line) goes to `on_torn_tail` at the end. A line
+  // longer than kMaxLine is cut there (the rest up to its newline is dropped), so memory stays bounded.
+  virtual bool pump(const LineFn& on_line, std::chrono::milliseconds poll_every,
+                    const LineFn& on_torn_tail) = 0;
+  bool pump(const LineFn& on_line, std::chrono::milliseconds poll_every) {
+    return pump(on_line, poll_every, on_line);
+  }
+  static constexpr std::size_t kMaxLine = 64 * 1024;
   virtual void signal_group(int sig) = 0;  // to the whole process group
   // Waits for the end (after stdout has closed, or at most `timeout`); nullopt on timeout.
   virtual std::optional<ExitStatus> wait_for(std::chrono::milliseconds timeout) = 0;
@@ -72,7 +79,8 @@ class Process : public RunningProgram {
   pid_t pid() const { return pid_; }
   // A failed write to the stdout copy (disk full) does not stop the child or the line delivery: the copy
   // stops and copy_error() says why.
-  bool pump(const LineFn& on_line, std::chrono::milliseconds poll_every) override;
+  bool pump(const LineFn& on_line, std::chrono::milliseconds poll_every, const LineFn& on_torn_tail) override;
+  using RunningProgram::pump;
   void signal_group(int sig) override;
   std::optional<ExitStatus> wait_for(std::chrono::milliseconds timeout) override;
   std::string copy_error() const override { return copy_error_; }
@@ -82,6 +90,7 @@ class Process : public RunningProgram {
   int out_fd_ = -1;   // read end of the child's stdout pipe
   int copy_fd_ = -1;  // the stdout file
   std::string copy_path_, copy_error_, partial_;
+  bool overlong_ = false;  // inside a line longer than kMaxLine: dropped up to its newline
   std::optional<ExitStatus> status_;
 };
 

@@ -15,6 +15,7 @@ Outcome classify_outcome(const qe::Results& r, const ExitStatus& st, bool killed
     case qe::ErrorKind::kBadInput:
       return {JobState::kInvalid, kExitBadInput, r.error_message};
     case qe::ErrorKind::kScfNotConverged:
+    case qe::ErrorKind::kIonicNotConverged:  // pw.x ended (exit 3 in 6.7) short of its relaxation thresholds
       return {JobState::kNotConverged, kExitNotConverged, r.error_message};
     case qe::ErrorKind::kStoppedByUser:
     case qe::ErrorKind::kOutOfWalltime:

@@ -104,7 +104,10 @@ PwRunResult run_pw(const PwRun& run, const ProgramRunner& runner, const PwRunEve
     std::unique_ptr<RunningProgram> proc = runner(run.command);
     Supervisor sup(run, ev, *proc);
     std::optional<ExitStatus> status;
-    while (proc->pump([&](std::string_view l) { parser.feed(l); }, 100ms)) sup.check();
+    // A pw.x killed mid-line leaves a torn last line: never read as data ("!    total energy = -14.4").
+    while (proc->pump([&](std::string_view l) { parser.feed(l); }, 100ms,
+                      [&](std::string_view tail) { parser.feed_partial(tail); }))
+      sup.check();
     while (!(status = proc->wait_for(100ms))) sup.check();
     r.status = *status;
     r.killed = sup.killed();

@@ -1,8 +1,10 @@
+// The line dispatch of the streaming pw.x output parser: one trimmed line at a time, on its first character.
+// Blocks and steps: output_blocks.cpp; run kind and outcome: output_outcome.cpp.
 #include "qe/output_parser.hpp"
 
-#include <algorithm>
 #include <cmath>
 
+#include "qe/output_state.hpp"
 #include "qe/output_text.hpp"
 
 namespace qecloud::qe {
@@ -11,222 +13,26 @@ namespace {
 using std::string_view;
 using namespace output_text;
 
-constexpr size_t kMaxWarnings = 100;       // a pathological output must not grow the results without bound
-constexpr size_t kMaxErrorText = 2000;     // characters kept of an error block's message
-constexpr int kMaxErrorBlockLines = 40;    // QE's error blocks are a few lines; citation boxes about 20
-constexpr int kMaxPositionRows = 1000000;  // rows of one ATOMIC_POSITIONS block we are prepared to keep
-}  // namespace
-
-struct OutputParser::State {
-  ProgressFn on_progress;
-  Results r;
-
-  // Multi-line blocks: the block we are in and how many of its rows we have read.
-  enum class Block {
-    kNone,
-    kForces,
-    kStress,
-    kPositions,
-    kCell,
-    kHeaderPositions,
-    kHeaderCell,
-    kError,
-    kMessage
-  };
-  Block block = Block::kNone;
-  int block_rows = 0;
-  std::string error_routine, error_text, message_routine;
-
-  // The structure pw.x is working on now; each '!' energy opens a step that records it.
-  std::vector<Vec3> positions, pending_positions;
-  std::vector<std::string> labels, pending_labels;
-  std::string positions_units;
-  std::optional<Mat3> cell;
-  std::string cell_units;
-  std::optional<double> alat_bohr;
-
-  // What kind of run this is (pw.x does not print `calculation`; its headers tell).
-  bool saw_relax = false, saw_md = false, saw_dynamics = false, saw_cell_change = false;
-  bool saw_bands = false, printed_levels_after_bands = false;
-  // How it ended.
-  bool stopped = false, out_of_time = false, last_scf_failed = false;
-  int unconverged_cycles = 0, unconverged_bands = 0;
-  std::string crash_message;
-  // Progress: the ionic step pw.x is in, whether the geometry moved since the last energy, and hybrid
-  // functionals, whose outer (exchange) loop repeats the SCF cycle, and its '!' energy, for one geometry.
-  int ionic_step = 1;
-  bool geometry_changed = false, exx_refine_pending = false, exx_cycle_open = false;
-  int current_iteration = 0;
-  std::optional<double> iteration_energy;
-
-  void emit(ProgressEvent::Kind kind, int iteration, std::optional<double> acc,
-            std::optional<double> e) const {
-    if (on_progress) on_progress(ProgressEvent{kind, iteration, ionic_step, acc, e});
-  }
-  void warn(std::string w) {
-    if (r.warnings.size() < kMaxWarnings &&
-        std::find(r.warnings.begin(), r.warnings.end(), w) == r.warnings.end())
-      r.warnings.push_back(std::move(w));
-  }
-
-  // A converged energy: '!' (or '!!', the final energy of a hybrid-functional run).
-  void converged_energy(double e, bool final_exx) {
-    r.total_energy_ry = e;
-    iteration_energy = e;
-    // A hybrid functional's outer loop prints '!' once per exchange refinement and '!!' at the end, all for
-    // one geometry: they update that geometry's step rather than add steps.
-    const bool same_geometry = !r.steps.empty() && (final_exx ? exx_cycle_open : exx_refine_pending);
-    if (same_geometry) {
-      r.steps.back().energy_ry = e;
-    } else {
-      r.forces_ry_bohr.clear();
-      IonicStep st;
-      st.energy_ry = e;
-      st.positions = positions;
-      st.labels = labels;
-      st.positions_units = positions_units;
-      st.cell = cell;
-      st.cell_units = cell_units;
-      st.alat_bohr = alat_bohr;
-      r.steps.push_back(std::move(st));
-    }
-    exx_cycle_open = !final_exx;
-    exx_refine_pending = false;
-  }
-
-  void positions_done() {
-    if (pending_positions.empty()) return;
-    positions = std::move(pending_positions), labels = std::move(pending_labels);
-    pending_positions.clear(), pending_labels.clear();
-    if (!r.steps.empty()) geometry_changed = true, exx_cycle_open = false;
-  }
-
-  void error_block_done() {
-    block = Block::kNone;
-    // A %%%% box without "Error in routine" is a notice (vdW-DF prints its citations in one). The first error
-    // wins: a later block (another rank's copy, an MPI note) does not overwrite it.
-    if (error_routine.empty() || r.error_kind != ErrorKind::kNone) return;
-    r.error_kind = classify_error(error_routine, error_text);
-    r.error_message = error_routine + ": " + error_text;
-  }
-
-  void dynamics_header(string_view t) {
-    // "BFGS Geometry Optimization", "Damped Dynamics Calculation", "Wentzcovitch Damped Cell Dynamics
-    // Minimization:" are relaxations; "Molecular Dynamics Calculation", "... Cell Dynamics Calculation" MD.
-    if (t.find("Dynamics") == string_view::npos && t.find("Optimization") == string_view::npos) return;
-    if (t.find("Damped") != string_view::npos || t.find("Minimization") != string_view::npos ||
-        t.find("Optimization") != string_view::npos || t.find("FIRE") != string_view::npos)
-      saw_relax = true;
-    else if (t.find("Dynamics Calculation") != string_view::npos)
-      saw_md = true;
-    else
-      return;
-    if (t.find("Cell") != string_view::npos) saw_cell_change = true;
-  }
-
-  void feed(string_view line);
-  void feed_block(string_view line, string_view t);
-  void feed_t(string_view t);
-};
-
-void OutputParser::State::feed_block(string_view line, string_view t) {
-  switch (block) {
-    case Block::kForces:
-      if (t.empty()) {
-        if (block_rows > 0) block = Block::kNone;
-        return;
-      }
-      if (starts_with(t, "atom ")) {
-        if (auto f = vec_after(t, "force =")) r.forces_ry_bohr.push_back(*f), ++block_rows;
-        return;
-      }
-      block = Block::kNone;
-      return feed(line);
-    case Block::kStress: {
-      Vec3 kbar{};
-      size_t pos = 0;
-      for (int k = 0; k < 6; ++k) {  // Ry/bohr^3 then kbar
-        auto v = next_number(t, pos);
-        if (!v) {
-          block = Block::kNone;
-          return;
-        }
-        if (k >= 3) kbar[static_cast<size_t>(k - 3)] = *v;
-      }
-      if (block_rows == 0) r.stress_kbar = Mat3{};
-      (*r.stress_kbar)[static_cast<size_t>(block_rows)] = kbar;
-      if (++block_rows == 3) block = Block::kNone;
-      return;
-    }
-    case Block::kPositions: {
-      // "Si  0.0 0.0 0.0 [0 0 0]": a label, three numbers, maybe if_pos flags.
-      size_t label_end = t.find_first_of(" \t");
-      if (label_end != string_view::npos && block_rows < kMaxPositionRows) {
-        size_t pos = label_end;
-        auto x = next_number(t, pos), y = next_number(t, pos), z = next_number(t, pos);
-        if (x && y && z) {
-          pending_labels.emplace_back(t.substr(0, label_end));
-          pending_positions.push_back({*x, *y, *z});
-          if (++block_rows == r.n_atoms.value_or(-1)) block = Block::kNone, positions_done();
-          return;
-        }
-      }
-      block = Block::kNone;
-      positions_done();
-      return feed(line);
-    }
-    case Block::kCell:
-    case Block::kHeaderCell: {
-      auto v = block == Block::kCell ? vec_after(t, "") : vec_after(t, ") = (");
-      if (!v) {
-        block = Block::kNone;
-        return;
-      }
-      if (block_rows == 0) cell = Mat3{};
-      (*cell)[static_cast<size_t>(block_rows)] = *v;
-      if (++block_rows == 3) block = Block::kNone;
-      return;
-    }
-    case Block::kHeaderPositions:
-      // "1           Si  tau(   1) = (   0.0000000   0.0000000   0.0000000  )"
-      if (auto v = vec_after(t, ") = (")) {
-        size_t b = t.find_first_of(" \t");
-        string_view rest = b == string_view::npos ? string_view{} : trim(t.substr(b));
-        pending_labels.emplace_back(rest.substr(0, rest.find_first_of(" \t")));
-        pending_positions.push_back(*v);
-        return;
-      }
-      block = Block::kNone;
-      positions_units = "alat";
-      positions_done();
-      return;
-    case Block::kError:
-      if (starts_with(t, "%%%%")) return error_block_done();
-      if (++block_rows > kMaxErrorBlockLines) {  // an unclosed box: give up on it, read on normally
-        error_block_done();
-        return feed(line);
-      }
-      if (starts_with(t, "Error in routine")) {
-        size_t pos = 16;
-        while (pos < t.size() && t[pos] == ' ') ++pos;
-        error_routine = std::string(t.substr(pos, t.find_first_of(" (:", pos) - pos));
-        if (error_routine.empty()) error_routine = "?";
-      } else if (!t.empty() && !starts_with(t, "task #") && error_text.size() < kMaxErrorText) {
-        error_text += (error_text.empty() ? "" : " ") + std::string(t.substr(0, kMaxErrorText));
-      }
-      return;
-    case Block::kMessage:
-      // infomsg: "Message from routine ROUTINE:" then the message on the next line.
-      if (t.empty() && ++block_rows < 2) return;
-      block = Block::kNone;
-      if (!t.empty()) warn(message_routine + ": " + std::string(t));
-      return;
-    case Block::kNone:
-      return;
-  }
+bool ends_with(string_view s, string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// "Program PWSCF v.6.7MaX starts on ..." (QE 4.x: "Program PWSCF     v.4.0    starts ...") → "PWSCF": the
+// banner every QE program prints first. Not "Program stopped by user request" nor "Program received signal":
+// a banner's name is followed by its version, "v.".
+string_view banner_program(string_view t) {
+  const string_view rest = trim(t.substr(7));
+  const size_t end = rest.find(' ');
+  if (end == string_view::npos || end == 0 || !starts_with(trim(rest.substr(end)), "v.")) return {};
+  return rest.substr(0, end);
+}
+}  // namespace
+
 void OutputParser::State::feed(string_view line) {
+  if (line.size() > kMaxOutputLineBytes) {  // not pw.x's: never read as data
+    ++skipped_long_lines;
+    return;
+  }
   const string_view t = trim(line);
   if (block != Block::kNone) return feed_block(line, t);
   if (!t.empty()) feed_t(t);
@@ -237,45 +43,67 @@ void OutputParser::State::feed(string_view line) {
 void OutputParser::State::feed_t(string_view t) {
   switch (t[0]) {
     case '!':
-      if (auto e = number_after(t, "total energy")) converged_energy(*e, starts_with(t, "!!"));
+      // "!    total energy  =  -15.84452726 Ry" ('!!': a hybrid functional's final energy). The unit must
+      // close the line: a line cut inside the number is not an energy.
+      if (ends_with(t, "Ry"))
+        if (auto e = number_after(t, "total energy")) converged_energy(*e);
       return;
     case '%':
       if (starts_with(t, "%%%%"))
         block = Block::kError, block_rows = 0, error_routine.clear(), error_text.clear();
+      return;
+    case '[':
+      if (starts_with(t, "[Q, R] = qr(X, 0) failed")) diagonalizer_stop_message = "ppcg: " + std::string(t);
       return;
     case 'A':
       if (starts_with(t, "ATOMIC_POSITIONS") && (t.size() == 16 || t[16] != ':')) {
         block = Block::kPositions, block_rows = 0;
         pending_positions.clear(), pending_labels.clear();
         const size_t open = t.find_first_of("({");
-        positions_units = open == string_view::npos
-                              ? "alat"
-                              : std::string(trim(t.substr(open + 1, t.find_first_of(")}", open) - open - 1)));
+        pending_positions_units =
+            open == string_view::npos
+                ? "alat"
+                : std::string(trim(t.substr(open + 1, t.find_first_of(")}", open) - open - 1)));
+        geometry_block_starts();
       }
+      return;
+    case 'B':
+      if (starts_with(t, "Begin final coordinates"))
+        in_final_coordinates = true;
+      else if (starts_with(t, "Band Structure Calculation"))
+        saw_bands = true;
+      else
+        ionic_line(t);
       return;
     case 'C':
       if (starts_with(t, "CELL_PARAMETERS")) {
         block = Block::kCell, block_rows = 0;
-        saw_cell_change = true;
+        // Every relaxation prints a cell among its final coordinates (damped and FIRE ones too): only a cell
+        // printed during the run says the cell moves.
+        if (!in_final_coordinates) saw_variable_cell = true;
+        pending_cell_alat.reset();
         if (auto a = number_after(t, "alat="))
-          cell_units = "alat", alat_bohr = *a;
+          pending_cell_units = "alat", pending_cell_alat = *a;
         else
-          cell_units = t.find("angstrom") != string_view::npos ? "angstrom"
-                       : t.find("bohr") != string_view::npos   ? "bohr"
-                                                               : "alat";
+          pending_cell_units = t.find("angstrom") != string_view::npos ? "angstrom"
+                               : t.find("bohr") != string_view::npos   ? "bohr"
+                                                                       : "alat";
+        geometry_block_starts();
       }
       return;
     case 'E':
-      if (starts_with(t, "EXX: now go back to refine"))
-        exx_refine_pending = true;
-      else if (starts_with(t, "Entering Dynamics"))
-        saw_dynamics = true;
+      if (starts_with(t, "End final coordinates"))
+        in_final_coordinates = false;
+      else if (starts_with(t, "ELPA") && t.find("Aborting") != string_view::npos)
+        diagonalizer_stop_message = std::string(t);
+      else
+        ionic_line(t);
       return;
     case 'F':
       if (starts_with(t, "Forces acting on atoms"))
         block = Block::kForces, block_rows = 0, r.forces_ry_bohr.clear();
       else
-        dynamics_header(t);
+        ionic_line(t);
       return;
     case 'J':
       if (starts_with(t, "JOB DONE")) r.job_done = true, emit(ProgressEvent::Kind::kJobDone, 0, {}, {});
@@ -296,13 +124,14 @@ void OutputParser::State::feed_t(string_view t) {
       else if (starts_with(t, "MPI_ABORT was invoked"))
         crash_message = std::string(t);
       else
-        dynamics_header(t);
+        ionic_line(t);
       return;
     case 'N':
       if (starts_with(t, "Number of MPI processes:")) r.parallel.mpi_processes = int_after(t, ":");
       return;
     case 'P':
-      if (starts_with(t, "Program PWSCF")) {
+      if (starts_with(t, "Program ") && program.empty() && !banner_program(t).empty()) {
+        program = std::string(banner_program(t));
         if (auto v = t.find(" v."); v != string_view::npos) {
           string_view rest = t.substr(v + 3);
           rest = rest.substr(0, rest.find_first_of(" \t"));
@@ -323,8 +152,10 @@ void OutputParser::State::feed_t(string_view t) {
         stopped = true;
       } else if (starts_with(t, "Program received signal")) {
         crash_message = std::string(t);
+      } else if (starts_with(t, "Problem") && t.find("ELPA") != string_view::npos) {
+        diagonalizer_stop_message = std::string(t);
       } else {
-        dynamics_header(t);
+        ionic_line(t);
       }
       return;
     case 'S':
@@ -336,20 +167,23 @@ void OutputParser::State::feed_t(string_view t) {
         if (!r.steps.empty()) r.steps.back().forces_ry_bohr = r.forces_ry_bohr;
       } else if (starts_with(t, "Threads/MPI process:")) {
         r.parallel.threads = int_after(t, ":");
+      } else {
+        ionic_line(t);
       }
       return;
-    case 'B':
+    case '(':
     case 'D':
     case 'L':
+    case 'O':
     case 'W':
-      if (starts_with(t, "Band Structure Calculation"))
-        saw_bands = true;
-      else
-        dynamics_header(t);
+    case 'b':
+    case 'g':
+      ionic_line(t);
       return;
     case 'a':
       if (starts_with(t, "a(1) = (")) {
         block = Block::kHeaderCell, block_rows = 0;
+        pending_cell_units = "alat", pending_cell_alat.reset();  // the header's axes: alat units
         return feed_block(t, t);
       }
       if (starts_with(t, "absolute magnetization"))
@@ -359,15 +193,18 @@ void OutputParser::State::feed_t(string_view t) {
       return;
     case 'c':
       if (starts_with(t, "convergence has been achieved in")) {
-        r.scf_converged = true, last_scf_failed = false;
+        r.scf_converged = true, last_scf_failed = false, scf_cycle_open = false;
         r.scf_iterations = int_after(t, " in ").value_or(current_iteration);
         emit(ProgressEvent::Kind::kScfConverged, r.scf_iterations, {}, r.total_energy_ry);
       } else if (starts_with(t, "convergence NOT achieved")) {
-        r.scf_converged = false, last_scf_failed = true, ++unconverged_cycles;
+        r.scf_converged = false, last_scf_failed = true, scf_cycle_open = false, ++unconverged_cycles;
         r.scf_iterations = int_after(t, "after").value_or(current_iteration);
         emit(ProgressEvent::Kind::kScfFailed, r.scf_iterations, {}, {});
       } else if (starts_with(t, "c_bands:") && t.find("not converged") != string_view::npos) {
         ++unconverged_bands;
+      } else if (starts_with(t, "celldm(1)=")) {
+        // alat to six decimals (the "lattice parameter (alat)" line has four): what alat units multiply.
+        if (auto a = number_after(t, "="); a && *a > 0) alat_bohr = *a;
       }
       return;
     case 'e':
@@ -378,6 +215,8 @@ void OutputParser::State::feed_t(string_view t) {
           r.scf_accuracy_ry.push_back(*acc);
           emit(ProgressEvent::Kind::kScfIteration, current_iteration, acc, iteration_energy);
         }
+      } else {
+        ionic_line(t);
       }
       return;
     case 'h':
@@ -387,7 +226,7 @@ void OutputParser::State::feed_t(string_view t) {
       if (starts_with(t, "iteration #")) {
         auto n = int_after(t, "#");
         if (!n) return;
-        current_iteration = *n;
+        current_iteration = *n, scf_cycle_open = true;
         iteration_energy.reset();
         if (current_iteration == 1) {  // a new SCF cycle: its convergence history starts afresh
           r.scf_accuracy_ry.clear();
@@ -407,11 +246,14 @@ void OutputParser::State::feed_t(string_view t) {
         r.n_atoms = int_after(t, "=");
       else if (starts_with(t, "number of k points="))
         r.n_kpoints = int_after(t, "=");
+      else
+        ionic_line(t);
       return;
     case 's':
       if (starts_with(t, "site n.") && t.find("alat units") != string_view::npos) {
         block = Block::kHeaderPositions, block_rows = 0;
         pending_positions.clear(), pending_labels.clear();
+        geometry_block_starts();
       }
       return;
     case 't':
@@ -432,10 +274,15 @@ void OutputParser::State::feed_t(string_view t) {
           sq += *v * *v, ++n;
         }
         r.total_magnetization = n == 3 ? std::optional<double>(std::sqrt(sq)) : first;
-      } else if (starts_with(t, "the Fermi energy is")) {
+      } else if (starts_with(t, "the Fermi energy is") && ends_with(t, "ev")) {
         r.fermi_energy_ev = number_after(t, " is"), printed_levels_after_bands = saw_bands;
-      } else if (starts_with(t, "the spin up/dw Fermi energies are")) {
-        r.fermi_energy_ev = number_after(t, "are"), printed_levels_after_bands = saw_bands;
+        r.fermi_energy_up_ev.reset(), r.fermi_energy_down_ev.reset();
+      } else if (starts_with(t, "the spin up/dw Fermi energies are") && ends_with(t, "ev")) {
+        // Fixed total magnetization: one Fermi energy per spin, and no single one.
+        size_t pos = t.find(" are") + 4;
+        auto up = next_number(t, pos), down = next_number(t, pos);
+        if (up && down) r.fermi_energy_up_ev = up, r.fermi_energy_down_ev = down, r.fermi_energy_ev.reset();
+        printed_levels_after_bands = saw_bands;
       }
       return;
     default:
@@ -446,57 +293,24 @@ void OutputParser::State::feed_t(string_view t) {
 OutputParser::OutputParser(ProgressFn on_progress) : s_(std::make_unique<State>()) {
   s_->on_progress = std::move(on_progress);
 }
+OutputParser::OutputParser(const OutputParser& other) : s_(std::make_unique<State>(*other.s_)) {}
 OutputParser::~OutputParser() = default;
 
 void OutputParser::feed(std::string_view line) {
   s_->feed(line);
 }
 
+void OutputParser::feed_partial(std::string_view tail) {
+  const string_view t = trim(tail);
+  if (t.empty()) return;  // only blanks were cut: nothing is lost
+  s_->torn = true;
+  s_->warn("the output ends in the middle of a line, which was not read: \"" + std::string(t.substr(0, 80)) +
+           (t.size() > 80 ? "…\"" : "\""));
+}
+
 Results OutputParser::finish() const {
-  const State& s = *s_;
-  Results r = s.r;
-  if (s.block == State::Block::kError && !s.error_routine.empty() && r.error_kind == ErrorKind::kNone) {
-    // The output ends inside an error block (pw.x killed while writing it): classify what we have.
-    r.error_kind = classify_error(s.error_routine, s.error_text);
-    r.error_message = s.error_routine + ": " + s.error_text;
-  }
-  if (!r.steps.empty() && r.steps.back().forces_ry_bohr.empty())
-    r.steps.back().forces_ry_bohr = r.forces_ry_bohr;
-  if (s.saw_relax)
-    r.calculation = s.saw_cell_change ? "vc-relax" : "relax";
-  else if (s.saw_md || s.saw_dynamics)
-    r.calculation = s.saw_cell_change ? "vc-md" : "md";
-  else if (s.saw_bands)
-    r.calculation = s.printed_levels_after_bands ? "nscf" : "bands";
-  else
-    r.calculation = "scf";
-  // Steps are a trajectory: a single-point run (one geometry, even with several hybrid-functional '!') has
-  // none.
-  if (!s.saw_relax && !s.saw_md && !s.saw_dynamics && s.ionic_step == 1) r.steps.clear();
-  if (r.parallel.mpi_processes) {  // pw.x prints no pool or thread line when there is one of each
-    if (!r.parallel.pools) r.parallel.pools = 1;
-    if (!r.parallel.threads) r.parallel.threads = 1;
-  }
-  if (s.unconverged_bands > 0)
-    r.warnings.push_back("c_bands: eigenvalues not converged (" + std::to_string(s.unconverged_bands) +
-                         " times)");
-  if (s.unconverged_cycles > 0 && !s.last_scf_failed)
-    r.warnings.push_back("SCF did not converge in " + std::to_string(s.unconverged_cycles) +
-                         " cycle(s) before the last one (scf_must_converge=.false.)");
-  if (r.error_kind != ErrorKind::kNone) return r;
-  // pw.x prints JOB DONE after a user stop or a time-out too; the text says which it was.
-  if (s.stopped) {
-    r.error_kind = ErrorKind::kStoppedByUser, r.error_message = "Program stopped by user request";
-  } else if (s.out_of_time) {
-    r.error_kind = ErrorKind::kOutOfWalltime, r.error_message = "Maximum CPU time exceeded (max_seconds)";
-  } else if (s.last_scf_failed) {
-    r.error_kind = ErrorKind::kScfNotConverged;
-    r.error_message = "convergence NOT achieved after " + std::to_string(r.scf_iterations) + " iterations";
-  } else if (!s.crash_message.empty()) {
-    r.error_kind = ErrorKind::kCrash, r.error_message = s.crash_message;
-  } else if (!r.job_done) {
-    r.error_kind = ErrorKind::kIncomplete, r.error_message = "the output ends without JOB DONE";
-  }
+  Results r = s_->r;
+  s_->classify(r);
   return r;
 }
 

@@ -33,21 +33,34 @@ class OutputParser {
 
   explicit OutputParser(ProgressFn on_progress = {});
   ~OutputParser();
-  OutputParser(const OutputParser&) = delete;
+  // A snapshot of the parse so far: the copy reads on independently (to try several endings of one text).
+  OutputParser(const OutputParser& other);
   OutputParser& operator=(const OutputParser&) = delete;
 
-  // One line of output, without its newline (a trailing '\r' is tolerated).
+  // One complete line of output, without its newline (a trailing '\r' is tolerated). A line longer than
+  // 64 KiB is not pw.x's: it is skipped and counted in a warning.
   void feed(std::string_view line);
+  // The unterminated end of an output (its writer died mid-line). Never read as data — a cut
+  // "!    total energy = -14.4" is not an energy — but noted: the results warn, and the outcome of an output
+  // without JOB DONE says it was cut mid-line. The last complete line stands.
+  void feed_partial(std::string_view tail);
   // The results so far, classified as if the output ended here.
   Results finish() const;
+  // Why the text fed so far is not a pw.x output (empty, another QE program's, no pw.x line at all), or
+  // nullopt when it is one: pw.x's "Program PWSCF" banner, or a fragment with pw.x's own lines.
+  std::optional<std::string> not_pw_output() const;
 
  private:
   struct State;
   std::unique_ptr<State> s_;
 };
 
-// Parses a whole output file, reading it in large chunks. A `.gz` file is read through zlib.
-// Throws qecloud::Error when the file cannot be read.
+// Parses a whole output file, reading it in large chunks. A `.gz` file is read through zlib; a FIFO or pipe
+// as a stream (without a writer it is empty). Memory stays bounded whatever the file: at most 64 KiB of one
+// line is buffered, longer lines are skipped. An unterminated last line goes to feed_partial().
+// Throws qecloud::Error when the file cannot be read (exit code kExitFailure) and when it is not a pw.x
+// output — a directory, a device, an empty file, another program's output (kExitBadInput); the message
+// names the file.
 Results parse_output_file(const std::string& path);
 
 }  // namespace qecloud::qe

@@ -118,20 +118,40 @@ std::optional<double> duration(std::string_view s) {
   return any ? std::optional<double>(total) : std::nullopt;
 }
 
+namespace {
+
+// A routine of a diagonalizer or of the dense eigensolvers under them, in any version 6.0-7.5 (KS_Solvers,
+// LAXlib): Davidson (cegterg, regterg, pcegterg, pregterg, ...), CG (ccgdiagg, rcgdiagg), PPCG (ppcg,
+// ppcg_k, ppcg_gamma), ParO (paro_k, paro_gamma_new, ...), RMM-DIIS (crmmdiagg, rrmmdiagg), their helpers
+// (rotxpsig, rothsw, gram_schmidt_k), LAXlib's (cdiaghg, pcdiaghg, laxlib_*, qe_pzheevd, pzpotrf) and the
+// band loops that call them (c_bands, diag_bands). GPU variants end in "_gpu".
+bool diagonalizer_routine(std::string r) {
+  if (r.size() > 4 && r.compare(r.size() - 4, 4, "_gpu") == 0) r.resize(r.size() - 4);
+  auto ends = [&](std::string_view s) {
+    return r.size() >= s.size() && r.compare(r.size() - s.size(), s.size(), s) == 0;
+  };
+  auto begins = [&](std::string_view s) { return r.compare(0, s.size(), s) == 0; };
+  static constexpr std::string_view kExact[] = {"c_bands",    "c_bands_efield", "c_bands_nscf", "diag_bands",
+                                                "rotxpsig",   "protxpsig",      "rothsw",       "qe_pzheevd",
+                                                "qe_pdsyevd", "pzpotrf",        "pdpotrf"};
+  for (auto e : kExact)
+    if (r == e) return true;
+  return ends("diaghg") || ends("diagh") || ends("egterg") || ends("egter") || ends("cgdiagg") ||
+         ends("rmmdiagg") || begins("ppcg") || begins("paro") || begins("laxlib") || begins("gram_schmidt");
+}
+
+}  // namespace
+
 ErrorKind classify_error(std::string_view routine_in, std::string_view message_in) {
   const std::string r = lower(routine_in), m = lower(message_in);
   auto has = [&](std::string_view needle) { return m.find(needle) != std::string::npos; };
   // Subspace diagonalization: a numerical failure, often cured by another diagonalization or smaller
   // mixing; c_bands stops when "too many bands are not converged".
-  static constexpr std::string_view kDiagonalization[] = {
-      "cdiaghg", "rdiaghg", "cdiagh",   "rdiagh",     "pcdiaghg",  "prdiaghg",
-      "cegterg", "regterg", "pcegterg", "pregterg",   "ppcg",      "paro",
-      "c_bands", "laxlib",  "diaghg",   "qe_pzheevd", "qe_pdsyevd"};
-  if (has("cholesky") || has("not positive definite") || has("eigenvectors failed")) {
+  if (has("cholesky") || has("not positive definite") || has("eigenvectors failed") ||
+      diagonalizer_routine(r))
     return ErrorKind::kDiagonalizationFailed;
-  }
-  for (auto d : kDiagonalization)
-    if (r == d) return ErrorKind::kDiagonalizationFailed;
+  // BFGS's own errors ("NR step-length unreasonably short", ...): the relaxation cannot go on.
+  if (r == "bfgs" || r == "gdiis_step") return ErrorKind::kIonicNotConverged;
   if (has("maximum cpu time") || has("max_seconds")) return ErrorKind::kOutOfWalltime;
   // Routines that read and check the input, its cards and pseudopotentials, or the data of a previous run
   // it names (nscf/bands without scf): the user must change something before a retry can succeed.

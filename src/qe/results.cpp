@@ -10,6 +10,8 @@ const char* to_string(ErrorKind k) {
       return "bad_input";
     case ErrorKind::kScfNotConverged:
       return "scf_not_converged";
+    case ErrorKind::kIonicNotConverged:
+      return "ionic_not_converged";
     case ErrorKind::kStoppedByUser:
       return "stopped_by_user";
     case ErrorKind::kOutOfWalltime:
@@ -40,9 +42,9 @@ json vecs(const std::vector<Vec3>& v) {
 }
 
 ErrorKind error_kind_from(const std::string& s) {
-  for (auto k : {ErrorKind::kBadInput, ErrorKind::kScfNotConverged, ErrorKind::kStoppedByUser,
-                 ErrorKind::kOutOfWalltime, ErrorKind::kDiagonalizationFailed, ErrorKind::kCrash,
-                 ErrorKind::kIncomplete})
+  for (auto k : {ErrorKind::kBadInput, ErrorKind::kScfNotConverged, ErrorKind::kIonicNotConverged,
+                 ErrorKind::kStoppedByUser, ErrorKind::kOutOfWalltime, ErrorKind::kDiagonalizationFailed,
+                 ErrorKind::kCrash, ErrorKind::kIncomplete})
     if (s == to_string(k)) return k;
   return ErrorKind::kNone;
 }
@@ -63,6 +65,8 @@ json to_json(const Results& r) {
   put(j, "total_energy_ry", r.total_energy_ry);
   if (r.total_energy_ry) j["total_energy_ev"] = *r.total_energy_ry * kRydbergEv;
   put(j, "fermi_energy_ev", r.fermi_energy_ev);
+  put(j, "fermi_energy_up_ev", r.fermi_energy_up_ev);
+  put(j, "fermi_energy_down_ev", r.fermi_energy_down_ev);
   if (!r.forces_ry_bohr.empty()) j["forces_ry_bohr"] = vecs(r.forces_ry_bohr);
   put(j, "total_force_ry_bohr", r.total_force_ry_bohr);
   if (r.stress_kbar) j["stress_kbar"] = *r.stress_kbar;
@@ -112,6 +116,8 @@ Results results_from_json(const json& j) {
   r.job_done = j.value("job_done", false);
   r.total_energy_ry = opt<double>(j, "total_energy_ry");
   r.fermi_energy_ev = opt<double>(j, "fermi_energy_ev");
+  r.fermi_energy_up_ev = opt<double>(j, "fermi_energy_up_ev");
+  r.fermi_energy_down_ev = opt<double>(j, "fermi_energy_down_ev");
   if (j.contains("forces_ry_bohr")) r.forces_ry_bohr = j["forces_ry_bohr"].get<std::vector<Vec3>>();
   r.total_force_ry_bohr = opt<double>(j, "total_force_ry_bohr");
   r.stress_kbar = opt<Mat3>(j, "stress_kbar");

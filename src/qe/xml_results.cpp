@@ -49,10 +49,18 @@ Expected<bool, std::string> merge_xml_results(const std::string& path, Results& 
   pugi::xml_node bands = out.child("band_structure");
   if (!r.n_kpoints)
     if (auto nks = number(bands.child("nks"))) r.n_kpoints = static_cast<int>(*nks);
-  // pw.x writes a Fermi energy for insulators too; the contract has one only for metals (smearing).
+  // pw.x writes a Fermi energy for insulators too; the contract has one only for metals (smearing). With a
+  // fixed total magnetization it writes two (spin up, spin down) and no single one.
   const std::string occ(text::trim(bands.child("occupations_kind").text().get()));
-  if (!r.fermi_energy_ev && occ == "smearing")
-    if (auto ef = number(bands.child("fermi_energy"))) r.fermi_energy_ev = *ef * kHartreeRy * kRydbergEv;
+  if (!r.fermi_energy_ev && !r.fermi_energy_up_ev) {
+    const auto two = numbers(bands.child("two_fermi_energies"));
+    if (two.size() == 2) {
+      r.fermi_energy_up_ev = two[0] * kHartreeRy * kRydbergEv;
+      r.fermi_energy_down_ev = two[1] * kHartreeRy * kRydbergEv;
+    } else if (occ == "smearing") {
+      if (auto ef = number(bands.child("fermi_energy"))) r.fermi_energy_ev = *ef * kHartreeRy * kRydbergEv;
+    }
+  }
   if (r.forces_ry_bohr.empty()) {
     auto f = numbers(out.child("forces"));
     for (size_t i = 0; i + 2 < f.size(); i += 3)

@@ -76,6 +76,39 @@ check "parse prints a summary" eval 'rc 0 && out_has "$printed"'
 run parse "$work/nothing.out"
 check "parse of a missing file fails clearly" eval '! rc 0 && err_has "nothing.out"'
 
+# parse on the outputs of issue 16's cases, and on files that are not pw.x outputs.
+cases="$src/tests/data/outputs-corpus/cases"
+json_is() { python3 -c "import json,sys; d=json.load(open('$work/out')); sys.exit(0 if ($1) else 1)"; }
+run parse "$cases/p8-relax_nstep_reached_not_flagged-qe7.1.out" --json
+check "a relaxation stopped at nstep: ionic_not_converged, exit 4" eval 'rc 4 && json_is "d[\"error_kind\"] == \"ionic_not_converged\""'
+p10="$cases/p10-truncated_xml_refuses_whole_parse-qe6.1"
+run parse "$p10.out" --xml "$p10.data-file-schema.xml" --json
+check "a damaged XML warns and stdout's results stand, exit 0" eval 'rc 0 && err_has "warning:" && err_has "data-file-schema.xml" && json_is "d[\"total_energy_ry\"] == -22.65168737 and d[\"job_done\"]"'
+run parse "$cases/p11-ppcg_qr_failed_stop-qe7.4.out" --json
+check "PPCG's stop line: diagonalization_failed, exit 6" eval 'rc 6 && json_is "d[\"error_kind\"] == \"diagonalization_failed\""'
+run parse "$cases/p6-two_fermi_energies-qe6.6.out"
+check "two Fermi energies shown" eval 'rc 0 && out_has "6.7565 eV (spin up), 5.6206 eV (spin down)"'
+last=$(grep -n '^!' "$src/tests/data/outputs/si_relax.out" | tail -1 | cut -d: -f1)
+{ head -n $((last - 1)) "$src/tests/data/outputs/si_relax.out"; printf '!    total energy              =     -15.6'; } > "$work/torn.out"
+run parse "$work/torn.out" --json
+check "a torn last line is not read: incomplete, exit 6" eval 'rc 6 && json_is "d[\"error_kind\"] == \"incomplete\" and d[\"total_energy_ry\"] != -15.6"'
+: > "$work/empty.out"
+run parse "$work/empty.out"
+check "parse of an empty file: not a pw.x output, exit 3" eval 'rc 3 && err_has "empty.out: not a pw.x output: it is empty"'
+printf 'hello\nworld\n' > "$work/notes.txt"
+run parse "$work/notes.txt"
+check "parse of a text file: not a pw.x output, exit 3" eval 'rc 3 && err_has "notes.txt: not a pw.x output"'
+run parse "$work"
+check "parse of a directory: exit 3" eval 'rc 3 && err_has "not a pw.x output: it is a directory"'
+mkfifo "$work/pw.fifo"
+timeout 60 "$qecloud" parse "$work/pw.fifo" >"$work/out" 2>"$work/err"; echo $? >"$work/rc"
+check "parse of a FIFO nobody writes returns, exit 3" eval 'rc 3 && err_has "no writer"'
+# 256 MiB without a newline through the FIFO: read with bounded memory (GNU time's peak RSS, KiB), refused.
+(head -c 268435456 /dev/zero | tr '\0' x >"$work/pw.fifo") &
+/usr/bin/time -f "%M" -o "$work/rss" "$qecloud" parse "$work/pw.fifo" >"$work/out" 2>"$work/err"; echo $? >"$work/rc"
+wait
+check "parse of a 256 MiB newline-free stream: under 64 MiB, exit 3" eval 'rc 3 && [ "$(tail -n 1 "$work/rss")" -lt 65536 ]'
+
 # The node agent outside a job, and mpirun's launcher with nobody to talk to.
 run agent
 check "agent outside a multi-node job says why" eval 'rc 2 && err_has "AWS_BATCH_JOB_NODE_INDEX"'

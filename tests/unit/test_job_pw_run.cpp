@@ -40,7 +40,8 @@ class FakePw : public RunningProgram {
  public:
   FakePw(FakeScript s, std::string exit_file, std::vector<int>* signals)
       : s_(std::move(s)), exit_file_(std::move(exit_file)), signals_(signals) {}
-  bool pump(const LineFn& on_line, std::chrono::milliseconds poll) override {
+  using RunningProgram::pump;
+  bool pump(const LineFn& on_line, std::chrono::milliseconds poll, const LineFn&) override {
     if (done_) return false;
     if (s_.honours_exit_file && fs::exists(exit_file_)) {
       on_line("     Program stopped by user request");

@@ -1,9 +1,12 @@
 // Every pw.x output shipped in Debian's quantum-espresso examples (reference*/…/*.out*, gzip, QE 4.x–6.x of
 // several vintages) must parse, and what the parser reports must agree with the text itself: the last '!'
 // energy to its last printed digit, JOB DONE, the atom and k-point counts, forces and stress when printed,
-// and the outcome. The expectations come from deliberately simple scans of the text written here, not from
-// the parser's code. One test per output file, named after its path, so a failure names the file and the
-// field. A missing corpus FAILS (CI installs quantum-espresso): it must never pass by finding nothing.
+// the ionic steps' contract (an energy each, the last one the run's, a cell only with alat/bohr/angstrom),
+// and the outcome (a relaxation stopped at nstep is ionic_not_converged). The expectations come from
+// deliberately simple scans of the text written here, not from the parser's code. One test per output file,
+// named after its path, so a failure names the file and the field; the counts are printed at the end
+// ("reference outputs: N files, A agree, D disagree"). A missing corpus FAILS (CI installs
+// quantum-espresso): it must never pass by finding nothing.
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -74,6 +77,7 @@ struct Expect {
   std::string last_pressure;  // P= of the last stress block, as printed
   bool error_routine = false, stopped = false, out_of_time = false;
   bool last_scf_not_converged = false;
+  bool relaxation = false, max_steps = false;  // a relaxation that stopped at nstep did not converge
 };
 
 Expect scan(const std::string& text) {
@@ -106,6 +110,12 @@ Expect scan(const std::string& text) {
     if (starts(t, "Maximum CPU time exceeded")) x.out_of_time = true;
     if (starts(t, "convergence NOT achieved")) x.last_scf_not_converged = true;
     if (starts(t, "convergence has been achieved")) x.last_scf_not_converged = false;
+    if (starts(t, "BFGS Geometry Optimization") || starts(t, "Damped Dynamics Calculation") ||
+        t.find("Dynamics Minimization") != std::string_view::npos)
+      x.relaxation = true;
+    if (starts(t, "The maximum number of steps has been reached") ||
+        starts(t, "Maximum number of iterations reached"))
+      x.max_steps = true;
   }
   return x;
 }
@@ -127,7 +137,19 @@ std::string test_name(const fs::path& p) {
   return name;
 }
 
-class ReferenceOutput : public testing::TestWithParam<fs::path> {};
+// Files whose every field agreed, and those with a disagreement, printed in the log at the end of the run.
+struct Counts : testing::Environment {
+  int agree = 0, disagree = 0;
+  void TearDown() override {
+    std::printf("reference outputs: %d files, %d agree, %d disagree\n", agree + disagree, agree, disagree);
+  }
+};
+Counts* const counts = static_cast<Counts*>(testing::AddGlobalTestEnvironment(new Counts));
+
+class ReferenceOutput : public testing::TestWithParam<fs::path> {
+ protected:
+  void TearDown() override { ++(HasFailure() ? counts->disagree : counts->agree); }
+};
 
 TEST_P(ReferenceOutput, AgreesWithItsText) {
   const fs::path& f = GetParam();
@@ -166,9 +188,21 @@ TEST_P(ReferenceOutput, AgreesWithItsText) {
   EXPECT_NE(std::find(kCalculations.begin(), kCalculations.end(), r.calculation), kCalculations.end())
       << "field calculation: " << r.calculation;
 
+  // Ionic steps: each has an energy, the last one's is the run's, and a cell only with its units.
+  for (const auto& st : r.steps) {
+    EXPECT_TRUE(st.energy_ry) << "field steps: a step without an energy";
+    const bool known_units =
+        st.cell_units == "alat" || st.cell_units == "bohr" || st.cell_units == "angstrom";
+    EXPECT_EQ(st.cell.has_value(), known_units) << "field steps: cell_units '" << st.cell_units << "'";
+  }
+  if (!r.steps.empty() && r.steps.back().energy_ry) {
+    EXPECT_EQ(r.steps.back().energy_ry, r.total_energy_ry) << "field steps: the last step's energy";
+  }
+
   // The outcome: none iff JOB DONE and the last SCF converged and nothing stopped or failed.
-  const bool clean =
-      x.job_done && !x.last_scf_not_converged && !x.error_routine && !x.stopped && !x.out_of_time;
+  const bool ionic_stop = x.relaxation && x.max_steps;
+  const bool clean = x.job_done && !x.last_scf_not_converged && !x.error_routine && !x.stopped &&
+                     !x.out_of_time && !ionic_stop;
   EXPECT_EQ(r.error_kind == qe::ErrorKind::kNone, clean)
       << "field error_kind: " << qe::to_string(r.error_kind) << " (" << r.error_message << ")";
   if (x.error_routine) {
@@ -177,6 +211,8 @@ TEST_P(ReferenceOutput, AgreesWithItsText) {
     EXPECT_EQ(r.error_kind, qe::ErrorKind::kStoppedByUser) << "field error_kind";
   } else if (x.last_scf_not_converged) {
     EXPECT_EQ(r.error_kind, qe::ErrorKind::kScfNotConverged) << "field error_kind";
+  } else if (ionic_stop) {
+    EXPECT_EQ(r.error_kind, qe::ErrorKind::kIonicNotConverged) << "field error_kind";
   } else if (!x.job_done) {
     EXPECT_EQ(r.error_kind, qe::ErrorKind::kIncomplete) << "field error_kind";
   }
