@@ -89,6 +89,7 @@ class Process : public RunningProgram {
   pid_t pid_ = -1;
   int out_fd_ = -1;   // read end of the child's stdout pipe
   int copy_fd_ = -1;  // the stdout file
+  int pidfd_ = -1;    // readable once the child has exited
   std::string copy_path_, copy_error_, partial_;
   bool overlong_ = false;  // inside a line longer than kMaxLine: dropped up to its newline
   std::optional<ExitStatus> status_;

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -12,6 +14,9 @@
 namespace fs = std::filesystem;
 
 namespace qecloud {
+namespace {
+constexpr std::size_t kStoreThreads = 4;
+}  // namespace
 
 std::string StoreReport::summary() const {
   std::string out;
@@ -21,29 +26,44 @@ std::string StoreReport::summary() const {
 
 StoreReport store_outputs(storage::ObjectStore& store, const JobLocation& loc, const std::string& run_dir,
                           const std::string& save_dir, const std::vector<std::string>& extra) {
-  StoreReport r;
-  auto put = [&](const fs::path& file, const std::string& name) {
-    try {
-      store.put_file(file.string(), loc.output_key(name));
-      r.stored.push_back(name);
-    } catch (const std::exception& e) {
-      r.failed.push_back(fmt::format("{} ({})", name, e.what()));
-    }
-  };
+  std::vector<std::pair<fs::path, std::string>> files;  // local path, output name
   for (const char* name :
        {output_name::kPwOut, output_name::kPwErr, output_name::kCrash, output_name::kResults,
         output_name::kReport, output_name::kMainLog, output_name::kHostfile})
-    if (!run_dir.empty() && fs::exists(fs::path(run_dir) / name)) put(fs::path(run_dir) / name, name);
+    if (!run_dir.empty() && fs::exists(fs::path(run_dir) / name))
+      files.emplace_back(fs::path(run_dir) / name, name);
   for (const auto& f : extra)
-    if (fs::exists(f)) put(f, fs::path(f).filename().string());
-  if (save_dir.empty() || !fs::is_directory(save_dir)) return r;
-  const fs::path save(save_dir);
-  if (fs::exists(save / output_name::kXml)) put(save / output_name::kXml, output_name::kXml);
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(save, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec))
-    if (it->is_regular_file())
-      put(it->path(), (save.filename() / it->path().lexically_relative(save)).string());
+    if (fs::exists(f)) files.emplace_back(f, fs::path(f).filename().string());
+  if (!save_dir.empty() && fs::is_directory(save_dir)) {
+    const fs::path save(save_dir);
+    if (fs::exists(save / output_name::kXml)) files.emplace_back(save / output_name::kXml, output_name::kXml);
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(save, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+      if (it->is_regular_file())
+        files.emplace_back(it->path(), (save.filename() / it->path().lexically_relative(save)).string());
+  }
+  // A restart directory is a few hundred files: a few at a time (an S3 store waits on each request).
+  StoreReport r;
+  std::vector<std::string> failures(files.size());
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i; (i = next++) < files.size();) {
+      try {
+        store.put_file(files[i].first.string(), loc.output_key(files[i].second));
+      } catch (const std::exception& e) {
+        failures[i] = fmt::format("{} ({})", files[i].second, e.what());
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < std::min<std::size_t>(kStoreThreads, files.size()); ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  for (std::size_t i = 0; i < files.size(); ++i)
+    (failures[i].empty() ? r.stored : r.failed)
+        .push_back(failures[i].empty() ? files[i].second : failures[i]);
   return r;
 }
 

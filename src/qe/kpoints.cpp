@@ -1,8 +1,15 @@
 #include "qe/kpoints.hpp"
 
+#include <fcntl.h>
 #include <spglib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include <fmt/format.h>
+
+#include "core/crypto.hpp"
 
 namespace qecloud::qe {
 
@@ -36,6 +43,50 @@ Expected<int, std::string> irreducible_kpoints(const Mat3& L, const std::vector<
                                            sym.time_reversal ? 1 : 0, 1, identity, 1, gamma);
   }
   if (n <= 0) return unexpected(std::string("spglib could not find the symmetry"));
+  return n;
+}
+
+namespace {
+
+constexpr off_t kCacheLimit = 1 << 20;  // bytes; a larger cache file is started again
+
+std::string cache_key(const Mat3& L, const std::vector<Vec3>& pos, const std::vector<int>& types,
+                      std::array<int, 3> mesh, std::array<int, 3> shift, KpointSymmetry sym) {
+  std::string text = fmt::format("v1 {} {} {} {} {} {} {} {}|", mesh[0], mesh[1], mesh[2], shift[0], shift[1],
+                                 shift[2], sym.use_symmetry, sym.time_reversal);
+  for (const auto& row : L) text += fmt::format("{:.17g} {:.17g} {:.17g}|", row[0], row[1], row[2]);
+  for (std::size_t a = 0; a < pos.size(); ++a)
+    text += fmt::format("{} {:.17g} {:.17g} {:.17g}|", types[a], pos[a][0], pos[a][1], pos[a][2]);
+  return sha256_hex(text);
+}
+
+}  // namespace
+
+Expected<int, std::string> irreducible_kpoints_cached(const Mat3& L, const std::vector<Vec3>& positions,
+                                                      const std::vector<int>& types, std::array<int, 3> mesh,
+                                                      std::array<int, 3> shift, KpointSymmetry sym,
+                                                      const std::string& cache_file) {
+  if (cache_file.empty() || positions.size() != types.size())
+    return irreducible_kpoints(L, positions, types, mesh, shift, sym);
+  const std::string key = cache_key(L, positions, types, mesh, shift, sym);
+  {
+    std::ifstream in(cache_file);
+    std::string k;
+    int n = 0;
+    while (in >> k >> n)
+      if (k == key && n > 0) return n;
+  }
+  auto n = irreducible_kpoints(L, positions, types, mesh, shift, sym);
+  if (!n) return n;
+  // One short line appended (O_APPEND: concurrent writers do not interleave within it).
+  struct stat st {};
+  if (::stat(cache_file.c_str(), &st) == 0 && st.st_size > kCacheLimit) ::unlink(cache_file.c_str());
+  const int fd = ::open(cache_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    const std::string line = fmt::format("{} {}\n", key, *n);
+    (void)!::write(fd, line.data(), line.size());
+    ::close(fd);
+  }
   return n;
 }
 

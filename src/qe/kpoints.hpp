@@ -22,4 +22,13 @@ Expected<int, std::string> irreducible_kpoints(const Mat3& lattice_bohr,
                                                const std::vector<int>& type_ids, std::array<int, 3> mesh,
                                                std::array<int, 3> shift, KpointSymmetry symmetry);
 
+// The same, remembered in `cache_file` (a line per cell, grid and symmetry, keyed by a SHA-256 of them): the
+// symmetry search is most of what validating an input costs (10–30 ms on the seed case), and the same cell
+// is run again and again. An empty cache_file, or one that cannot be read or written, only costs the search.
+Expected<int, std::string> irreducible_kpoints_cached(const Mat3& lattice_bohr,
+                                                      const std::vector<Vec3>& crystal_positions,
+                                                      const std::vector<int>& type_ids,
+                                                      std::array<int, 3> mesh, std::array<int, 3> shift,
+                                                      KpointSymmetry symmetry, const std::string& cache_file);
+
 }  // namespace qecloud::qe

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "core/env.hpp"
@@ -43,6 +45,13 @@ ValidationEnv ValidationEnv::from_process_without_pw(std::string run_dir) {
   const EnvLookup process = process_env();
   env.espresso_pseudo = env_text(process, "ESPRESSO_PSEUDO");
   env.home = env_text(process, "HOME");
+  try {
+    const std::string cache = qecloud_home() + "/cache";
+    std::error_code ec;
+    if (std::filesystem::create_directories(cache, ec) || std::filesystem::is_directory(cache, ec))
+      env.cache_dir = cache;
+  } catch (const Error&) {  // no home: nothing is remembered
+  }
   return env;
 }
 

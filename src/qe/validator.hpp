@@ -29,6 +29,8 @@ struct ValidationEnv {
   // Set when the caller looked for the pw.x that will run the input and found none: the report then says it
   // judged against every release.
   bool qe_version_unknown = false;
+  // Where results that only depend on the input are remembered (the irreducible k-point count); empty: not.
+  std::string cache_dir;
   // $ESPRESSO_PSEUDO and $HOME, and the version of the pw.x that will run the input — `pw`, a name looked up
   // in $PATH or a path (asked once, cached in $QECLOUD_HOME by path, mtime and size).
   static ValidationEnv from_process(std::string run_dir, const std::string& pw = "pw.x");

@@ -119,7 +119,8 @@ void count_kpoints(Checks& c) {
   KpointSymmetry sym;
   sym.time_reversal = !in.get_bool("system", "noinv").value_or(false) && !(n.noncolin && magnetic);
   sym.use_symmetry = !in.get_bool("system", "nosym").value_or(false);
-  auto count = irreducible_kpoints(*lattice, *crystal, types, *n.kpoint_grid, *n.kpoint_shift, sym);
+  auto count = irreducible_kpoints_cached(*lattice, *crystal, types, *n.kpoint_grid, *n.kpoint_shift, sym,
+                                          c.env.cache_dir.empty() ? "" : c.env.cache_dir + "/kpoints");
   if (!count) return note(count.error());
   n.irreducible_kpoints = *count;
 }

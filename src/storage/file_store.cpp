@@ -35,13 +35,21 @@ void FileStore::put_file(const std::string& local_path, const std::string& key) 
   // Copy beside the destination, flush, then rename: a reader never sees half a file.
   const fs::path tmp = dest.string() + fmt::format(".partial-{}", ::getpid());
   fs::copy_file(local_path, tmp, fs::copy_options::overwrite_existing, ec);
-  if (ec) throw Error(fmt::format("cannot store {} as {}: {}", local_path, key, ec.message()));
+  if (ec) {  // a full disk: nothing half-written stays behind
+    const std::string why = ec.message();
+    fs::remove(tmp, ec);
+    throw Error(fmt::format("cannot store {} as {}: {}", local_path, key, why));
+  }
   if (fs::file_size(tmp) != fs::file_size(local_path)) {
     fs::remove(tmp, ec);
     throw Error(fmt::format("storing {}: size mismatch after copy", local_path));
   }
   fs::rename(tmp, dest, ec);
-  if (ec) throw Error(fmt::format("cannot store {} as {}: {}", local_path, key, ec.message()));
+  if (ec) {
+    const std::string why = ec.message();
+    fs::remove(tmp, ec);
+    throw Error(fmt::format("cannot store {} as {}: {}", local_path, key, why));
+  }
 }
 
 void FileStore::get_file(const std::string& key, const std::string& local_path) {

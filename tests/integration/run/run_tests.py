@@ -375,6 +375,8 @@ def full_store_is_named(name, home):
               and "siscf.save" in d["message"], d["message"][:600])
         jobs = json.loads(qecloud(home, "list", "--json").stdout)
         check(name, jobs[0]["message"] == d["message"], "the record says the same")
+        halves = [os.path.join(dp, f) for dp, _, fs in os.walk(tiny) for f in fs if ".partial-" in f]
+        check(name, not halves, f"half-written files left in the store: {halves[:5]}")
     finally:
         subprocess.run(["umount", "-l", tiny])
 
