@@ -18,6 +18,10 @@ using Log = std::function<void(const std::string&)>;
 int run_main(const NodeEnv& node, const NodeContract& settings, const Log& log, bool dry_run);
 // A child node. Returns 0 when the main ended the job, 1 when the main was lost or never answered.
 int run_child(const NodeEnv& node, const NodeContract& settings, const Log& log);
+// With QECLOUD_SECRET_IN_STORE, reads the job's secret from its store into c.secret. Throws qecloud::Error.
+void read_secret_from_store(NodeContract& c);
+// Writes the secret to <dir>/.job-secret (mode 0600) for mpirun's launcher; returns the path.
+std::string write_secret_file(const NodeContract& c, const std::string& dir);
 // OpenMPI's plm_rsh_agent: runs `command` (one shell command line) on `host`'s agent, relays its output and
 // returns its exit status (255 when the agent cannot be reached or goes silent, as ssh does).
 int run_exec(const std::string& host, const std::string& command, const NodeContract& settings);

@@ -72,12 +72,13 @@ struct MainRun {
   std::unique_ptr<storage::ObjectStore> store;
   JobLocation location;
   qe::JobNeeds needs;
-  fs::path save_dir;  // <outdir>/<prefix>.save once the input is known
+  fs::path save_dir;    // <outdir>/<prefix>.save once the input is known
+  std::string network;  // the job's network (CIDR): MPI's TCP traffic is kept on it
 };
 
 // 1. The input, while the children join. false when it is missing or invalid (the report says why).
 bool fetch_and_validate(MainRun& m) {
-  m.store = storage::open_store(m.c.store_url);
+  m.store = storage::open_store(m.c.store_url, {m.c.store_region});
   m.location = JobLocation::of_key(m.c.store_url, m.c.store_job);
   const std::string in_prefix = m.location.input_prefix();
   int n = 0;
@@ -121,7 +122,10 @@ bool gather(MainRun& m, RendezvousServer& rv, const std::string& address, Clock:
     return false;
   }
   const int own_slots = m.c.slots > 0 ? m.c.slots : detect_topology().physical_cores;
-  std::vector<PeerInfo> peers = {PeerInfo{m.node.node_index, address, own_slots, hostname(), rv.port()}};
+  // Where the children reached this node is where their ranks will reach it too.
+  const std::string own = rv.own_address().empty() ? address : rv.own_address();
+  m.network = network_of(own).value_or("");
+  std::vector<PeerInfo> peers = {PeerInfo{m.node.node_index, own, own_slots, hostname(), rv.port()}};
   for (const auto& p : rv.peers()) peers.push_back(p);
   int total_slots = 0;
   for (const auto& p : peers) {
@@ -157,10 +161,14 @@ void run_mpi(MainRun& m, RendezvousServer& rv) {
   launch.as_root = ::geteuid() == 0;
   launch.hostfile = (m.work / output_name::kHostfile).string();
   launch.rsh_agent = self_exe() + " agent exec";
+  launch.network = m.network;
   PwRun run;
   run.command.argv = pw_argv(launch);
   run.command.cwd = m.run_dir.string();
-  run.command.env_overrides = {{node_var::kPeers, (m.work / "peers").string()}};
+  // mpirun's children are pw.x's ranks: they get no secret; its launcher reads it from a file instead.
+  run.command.env_overrides = {{node_var::kPeers, (m.work / "peers").string()},
+                               {node_var::kSecretFile, write_secret_file(m.c, m.work.string())}};
+  run.command.env_remove = {node_var::kSecret};
   run.command.stdout_path = (m.work / output_name::kPwOut).string();
   run.command.stderr_path = (m.work / output_name::kPwErr).string();
   run.exit_file = (m.run_dir / m.needs.outdir / (m.needs.prefix + ".EXIT")).string();

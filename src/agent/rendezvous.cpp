@@ -39,7 +39,9 @@ struct RendezvousServer::Conn {
 
 RendezvousServer::RendezvousServer(const NodeEnv& node, const NodeContract& settings, Log log)
     : node_(node), settings_(settings), log_(std::move(log)) {
-  listen_fd_ = listen_tcp("0.0.0.0", settings.port);
+  // Only on the job's own address when it was given: on a shared VPC the port is reachable by anything in the
+  // security group, and no other interface needs it.
+  listen_fd_ = listen_tcp(settings.address.empty() ? "0.0.0.0" : settings.address, settings.port);
   port_ = bound_port(listen_fd_);
   set_nonblocking(listen_fd_);
   if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) throw Error(std::string("pipe: ") + std::strerror(errno));
@@ -57,6 +59,7 @@ std::vector<int> RendezvousServer::wait_for_children(Clock::time_point deadline)
   std::unique_lock lock(mu_);
   auto all_joined = [&] { return static_cast<int>(joined_.size()) == node_.num_nodes - 1; };
   changed_.wait_until(lock, deadline, all_joined);
+  complete_ = all_joined();  // from now on a child that goes away is lost, not waited for again
   std::vector<int> missing;
   for (int i = 0; i < node_.num_nodes; ++i)
     if (i != node_.main_index && !joined_.count(i)) missing.push_back(i);
@@ -68,6 +71,11 @@ std::vector<PeerInfo> RendezvousServer::peers() const {
   std::vector<PeerInfo> out;
   for (const auto& [i, p] : joined_) out.push_back(p);
   return out;
+}
+
+std::string RendezvousServer::own_address() const {
+  std::lock_guard lock(mu_);
+  return own_address_;
 }
 
 std::optional<std::string> RendezvousServer::lost() const {
@@ -120,9 +128,16 @@ void RendezvousServer::handle_frame(Conn& c, const Frame& f, Clock::time_point n
       return refuse(c,
                     fmt::format("node index {} is not a child of this {}-node job", p.node, node_.num_nodes));
     if (p.slots < 1) return refuse(c, fmt::format("node {} offers {} slots", p.node, p.slots));
-    if (p.address.empty()) p.address = c.address.substr(0, c.address.rfind(':'));
+    // The address the main sees the child on is one the main can reach it at; what the child says of itself
+    // may be an address only it has (a container's link-local ecs-eth0). Logged when they differ.
+    const std::string seen = c.address.substr(0, c.address.rfind(':'));
+    if (!p.address.empty() && p.address != seen)
+      log_(fmt::format("node {} says it is at {}; using {}, where its connection comes from", p.node,
+                       p.address, seen));
+    p.address = seen;
     {
       std::lock_guard lock(mu_);
+      if (own_address_.empty()) own_address_ = local_address(c.fd);
       if (joined_.count(p.node)) {
         ++refused_;
         c.closing = true;
@@ -149,6 +164,16 @@ struct RendezvousServer::LoopState {
 
 void RendezvousServer::declare_lost(Conn& c, const std::string& why) {
   std::lock_guard lock(mu_);
+  if (!complete_) {
+    // Before every node has joined, a child that goes away is only not there yet: mpirun must not start
+    // without it. It may join again (its agent restarted); the deadline names it if it does not.
+    joined_.erase(c.node);
+    log_(fmt::format("node {} ({}) left before every node had joined ({}); waiting for it again", c.node,
+                     c.address, why));
+    c.closing = true;
+    changed_.notify_all();
+    return;
+  }
   if (!lost_) {
     lost_ = fmt::format("node {} ({}) lost: {}", c.node, c.address, why);
     log_(*lost_);

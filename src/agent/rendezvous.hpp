@@ -40,9 +40,12 @@ class RendezvousServer {
   int port() const { return port_; }
   // Blocks until every child has joined (empty result) or the deadline passes (the missing indices).
   std::vector<int> wait_for_children(std::chrono::steady_clock::time_point deadline);
-  std::vector<PeerInfo> peers() const;  // joined children, by node index
-  // Why the first lost child was declared lost; nullopt while all are alive. Only after everyone joined,
-  // or for a child that joined and then went away.
+  std::vector<PeerInfo> peers()
+      const;  // joined children, by node index; each at the address it connected from
+  // This node's address as the children reach it (the local end of their connections); "" before a join.
+  std::string own_address() const;
+  // Why the first lost child was declared lost; nullopt while all are alive. Only after everyone joined: a
+  // child that goes away before is taken off the joined list and waited for again.
   std::optional<std::string> lost() const;
   // Blocks until a child is lost or `until` passes; returns lost().
   std::optional<std::string> wait_for_loss(std::chrono::steady_clock::time_point until);
@@ -74,6 +77,8 @@ class RendezvousServer {
   std::condition_variable changed_;
   std::map<int, PeerInfo> joined_;
   std::optional<std::string> lost_;
+  std::string own_address_;
+  bool complete_ = false;  // every child joined: a child that goes away now is lost
   int refused_ = 0;
   std::optional<int> finish_code_;
   bool stopped_ = false;

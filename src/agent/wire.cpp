@@ -215,20 +215,60 @@ std::string peer_address(int fd) {
   return fmt::format("{}:{}", buf, ntohs(sa.sin_port));
 }
 
-std::string primary_ipv4() {
+std::string local_address(int fd) {
+  sockaddr_in sa{};
+  socklen_t len = sizeof sa;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return "";
+  char buf[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &sa.sin_addr, buf, sizeof buf);
+  return buf;
+}
+
+namespace {
+
+// Calls fn(address, netmask) for every IPv4 address of this machine, in the kernel's order, until it says
+// stop.
+template <typename Fn>
+void each_ipv4(Fn&& fn) {
   ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return "";
-  std::string found;
+  if (::getifaddrs(&list) != 0) return;
   for (ifaddrs* a = list; a; a = a->ifa_next) {
-    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET) continue;
-    auto* sa = reinterpret_cast<sockaddr_in*>(a->ifa_addr);
-    if ((ntohl(sa->sin_addr.s_addr) >> 24) == 127) continue;
-    char buf[INET_ADDRSTRLEN] = {};
-    ::inet_ntop(AF_INET, &sa->sin_addr, buf, sizeof buf);
-    found = buf;
-    break;
+    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || !a->ifa_netmask) continue;
+    const auto addr = ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr);
+    const auto mask = ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_netmask)->sin_addr.s_addr);
+    if (!fn(addr, mask)) break;
   }
   ::freeifaddrs(list);
+}
+
+std::string dotted(std::uint32_t host_order) {
+  in_addr a{htonl(host_order)};
+  char buf[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &a, buf, sizeof buf);
+  return buf;
+}
+
+}  // namespace
+
+std::string primary_ipv4() {
+  std::string found;
+  each_ipv4([&](std::uint32_t addr, std::uint32_t) {
+    if ((addr >> 24) == 127 || (addr >> 16) == 0xa9fe) return true;  // loopback, link-local 169.254/16
+    found = dotted(addr);
+    return false;
+  });
+  return found;
+}
+
+std::optional<std::string> network_of(const std::string& address) {
+  in_addr want{};
+  if (inet_pton(AF_INET, address.c_str(), &want) != 1) return std::nullopt;
+  std::optional<std::string> found;
+  each_ipv4([&](std::uint32_t addr, std::uint32_t mask) {
+    if (addr != ntohl(want.s_addr)) return true;
+    found = fmt::format("{}/{}", dotted(addr & mask), __builtin_popcount(mask));
+    return false;
+  });
   return found;
 }
 

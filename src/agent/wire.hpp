@@ -76,9 +76,15 @@ bool read_some(int fd, std::string& buffer);
 // Reads exactly n bytes within timeout_ms; nullopt on timeout or end of stream.
 std::optional<std::string> read_exact(int fd, std::size_t n, int timeout_ms);
 void set_nonblocking(int fd);
-std::string peer_address(int fd);
-// This machine's first non-loopback IPv4 address ("" when it has none).
+std::string peer_address(int fd);   // "address:port" of the other end
+std::string local_address(int fd);  // this end's address, without the port ("" when unknown)
+// This machine's first IPv4 address that another host could reach: not loopback, not link-local
+// (169.254.0.0/16: on AWS Batch every container's ecs-eth0 has one, the same on every node, and it leads only
+// to the instance's credentials endpoint — AWS ECS Developer Guide, "Task networking with the awsvpc network
+// mode"). "" when it has none.
 std::string primary_ipv4();
+// The network (CIDR, "198.18.0.0/24") of the interface that holds `address`; nullopt when none here does.
+std::optional<std::string> network_of(const std::string& address);
 
 // A blocking client connection: the handshake done, frames in and out with timeouts.
 class ClientConnection {

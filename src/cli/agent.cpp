@@ -66,7 +66,8 @@ int cmd_agent(std::vector<std::string> args) {
   if (auto rc = parse_command_line(app, args)) return *rc;
   const EnvLookup env = process_env();
   agent::NodeEnv node = agent::read_node_env(env, scheduler);
-  const NodeContract settings = NodeContract::from_env(env, node.is_main() && !dry_run);
+  NodeContract settings = NodeContract::from_env(env, node.is_main() && !dry_run);
+  agent::read_secret_from_store(settings);
   auto log = stderr_log(fmt::format("agent[{}]", node.node_index));
   if (node.is_main()) return agent::run_main(node, settings, log, dry_run);
   return agent::run_child(node, settings, log);

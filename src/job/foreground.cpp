@@ -57,7 +57,7 @@ int read_job_logs(const JobRecord& job, const std::vector<LogFile>& logs,
     }
     // The work directory is gone (or on another machine): the stored copy.
     const JobLocation loc = JobLocation::of_job_url(job.store_url, job.id);
-    if (!store) store = storage::open_store(loc.root_url);
+    if (!store) store = open_job_store(job);
     if (!store->exists(loc.output_key(log.name))) continue;
     const fs::path tmp = fs::temp_directory_path() / fmt::format("qecloud-log-{}-{}", ::getpid(), log.name);
     store->get_file(loc.output_key(log.name), tmp.string());
@@ -85,7 +85,7 @@ void stop_owner(const JobRecord& job) {
 
 std::vector<std::string> fetch_job_outputs(JobDb& db, const JobRecord& job, const std::string& dir) {
   const JobLocation loc = JobLocation::of_job_url(job.store_url, job.id);
-  auto store = storage::open_store(loc.root_url);
+  auto store = open_job_store(job);
   std::vector<std::string> written = fetch_outputs(*store, loc, dir);
   if (written.empty())
     throw Error(

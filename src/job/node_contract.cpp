@@ -1,5 +1,7 @@
 #include "job/node_contract.hpp"
 
+#include <fstream>
+
 #include <fmt/format.h>
 
 #include "core/error.hpp"
@@ -24,7 +26,11 @@ std::map<std::string, std::string> NodeContract::to_env() const {
   // Only what differs from the defaults: a variable the backend did not decide is left to the node's own
   // environment (a job definition's, a test harness's), which container overrides would otherwise mask.
   const NodeContract d;
-  std::map<std::string, std::string> env = {{kSecret, secret}};
+  std::map<std::string, std::string> env;
+  if (secret_in_store)
+    env[kSecretInStore] = std::to_string(1);  // (a literal trips g++ 12's -Wrestrict)
+  else
+    env[kSecret] = secret;
   auto put = [&](const char* name, bool differs, const std::string& value) {
     if (differs) env[name] = value;
   };
@@ -40,6 +46,7 @@ std::map<std::string, std::string> NodeContract::to_env() const {
   if (has_job()) {
     env[kStore] = store_url;
     env[kStoreJob] = store_job;
+    put(kStoreRegion, !store_region.empty(), store_region);
     env[kInput] = input;
     put(kPw, pw != d.pw, pw);
     put(kMpirun, mpirun != d.mpirun, mpirun);
@@ -48,11 +55,26 @@ std::map<std::string, std::string> NodeContract::to_env() const {
   return env;
 }
 
+void NodeContract::check_secret() const {
+  if (secret.size() < 16)
+    throw UsageError(fmt::format("{} is shorter than 16 characters", node_var::kSecret));
+}
+
 NodeContract NodeContract::from_env(const EnvLookup& env, bool need_job) {
   using namespace node_var;
   NodeContract c;
-  c.secret = need(env, kSecret, "the per-job secret that authenticates the nodes to each other");
-  if (c.secret.size() < 16) throw UsageError(fmt::format("{} is shorter than 16 characters", kSecret));
+  c.secret_in_store = env_text(env, kSecretInStore) == "1";
+  if (auto v = env_text(env, kSecret)) {
+    c.secret = *v;
+  } else if (auto file = env_text(env, kSecretFile)) {
+    std::ifstream in(*file);
+    std::getline(in, c.secret);
+    if (c.secret.empty())
+      throw UsageError(fmt::format("{}: cannot read the job's secret from {}", kSecretFile, *file));
+  } else if (!c.secret_in_store) {
+    need(env, kSecret, "the per-job secret that authenticates the nodes to each other");
+  }
+  if (!c.secret.empty()) c.check_secret();
   if (need_job) {
     const std::string why = "the main node reads the job's input from the store and keeps its outputs there";
     c.store_url = need(env, kStore, why);
@@ -63,6 +85,7 @@ NodeContract NodeContract::from_env(const EnvLookup& env, bool need_job) {
     c.store_job = env_text(env, kStoreJob).value_or("");
     c.input = env_text(env, kInput).value_or("");
   }
+  c.store_region = env_text(env, kStoreRegion).value_or("");
   c.pw = env_text(env, kPw).value_or(c.pw);
   c.mpirun = env_text(env, kMpirun).value_or(c.mpirun);
   c.grace_s = env_integer(env, kGrace, c.grace_s, 0, 86400);

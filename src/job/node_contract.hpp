@@ -15,6 +15,7 @@ namespace node_var {
 inline constexpr const char* kSecret = "QECLOUD_JOB_SECRET";
 inline constexpr const char* kStore = "QECLOUD_STORE";
 inline constexpr const char* kStoreJob = "QECLOUD_STORE_JOB";
+inline constexpr const char* kStoreRegion = "QECLOUD_STORE_REGION";
 inline constexpr const char* kInput = "QECLOUD_INPUT";
 inline constexpr const char* kPw = "QECLOUD_PW";
 inline constexpr const char* kMpirun = "QECLOUD_MPIRUN";
@@ -30,12 +31,19 @@ inline constexpr const char* kLostAfter = "QECLOUD_HEARTBEAT_TIMEOUT";
 inline constexpr const char* kOversubscribed = "QECLOUD_AGENT_OVERSUBSCRIBED";
 // Set by the main node for mpirun's launcher (`qecloud agent exec`): "address port" of every node.
 inline constexpr const char* kPeers = "QECLOUD_AGENT_PEERS";
+// The secret is not in the environment: the nodes read it from the job's store (store_layout's secret_key).
+inline constexpr const char* kSecretInStore = "QECLOUD_SECRET_IN_STORE";
+// Set by the main node for mpirun's launcher instead of the secret itself, which pw.x's ranks (mpirun's
+// children) must not inherit: a file only this node's root can read.
+inline constexpr const char* kSecretFile = "QECLOUD_JOB_SECRET_FILE";
 }  // namespace node_var
 
 struct NodeContract {
   std::string secret;             // the per-job HMAC key (≥ 16 characters), every node
+  bool secret_in_store = false;   // to_env() leaves the secret out: the nodes read it from the store
   std::string store_url;          // the store's root URL (file://, s3://)
   std::string store_job;          // the job's key in the store ("jobs/<id>", job/store_layout.hpp)
+  std::string store_region;       // s3://: the bucket\'s region (containers on ECS-on-EC2 get no AWS_REGION)
   std::string input;              // the input's path under input/ (InputBundle::input_rel)
   std::string pw = "pw.x";        // the pw.x program the main runs (a name in PATH, or a path)
   std::string mpirun = "mpirun";  // the mpirun the main runs
@@ -53,9 +61,12 @@ struct NodeContract {
   bool has_job() const { return !store_url.empty(); }
   // Every variable of the contract (the job's part only when has_job()).
   std::map<std::string, std::string> to_env() const;
-  // Reads the contract; `need_job` asks for the store, job and input (the main node). Throws
-  // qecloud::UsageError naming the variable that is missing or malformed.
+  // Reads the contract; `need_job` asks for the store, job and input (the main node). The secret comes from
+  // QECLOUD_JOB_SECRET, else the file QECLOUD_JOB_SECRET_FILE names; with QECLOUD_SECRET_IN_STORE it may be
+  // empty here (the caller reads it from the store, then calls check_secret()). Throws qecloud::UsageError
+  // naming the variable that is missing or malformed.
   static NodeContract from_env(const EnvLookup& env, bool need_job);
+  void check_secret() const;  // throws qecloud::UsageError unless the secret is long enough
 };
 
 }  // namespace qecloud

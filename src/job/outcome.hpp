@@ -12,7 +12,7 @@ namespace qecloud {
 
 struct Outcome {
   JobState state;
-  int exit_code;      // a kExit* value
+  int exit_code;  // a kExit* value
   std::string message;
 };
 

@@ -80,6 +80,11 @@ std::vector<std::string> fetch_outputs(storage::ObjectStore& store, const JobLoc
   return written;
 }
 
+std::unique_ptr<storage::ObjectStore> open_job_store(const JobRecord& job) {
+  return storage::open_store(JobLocation::of_job_url(job.store_url, job.id).root_url,
+                             {job.remote.value("region", std::string())});
+}
+
 std::optional<AgentReport> read_stored_report(storage::ObjectStore& store, const JobLocation& loc) {
   const std::string key = loc.output_key(output_name::kReport);
   if (!store.exists(key)) return std::nullopt;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "job/database.hpp"
 #include "job/report.hpp"
 #include "job/store_layout.hpp"
 #include "storage/object_store.hpp"
@@ -28,6 +29,10 @@ StoreReport store_outputs(storage::ObjectStore& store, const JobLocation& loc, c
 // Downloads everything under the job's output/ into `dir`; returns the local paths written.
 std::vector<std::string> fetch_outputs(storage::ObjectStore& store, const JobLocation& loc,
                                        const std::string& dir);
+
+// The store a recorded job is kept in, opened for the region its record names (a job submitted to a bucket
+// in eu-west-1 is read there, whatever the environment says).
+std::unique_ptr<storage::ObjectStore> open_job_store(const JobRecord& job);
 
 // The job's report (output/agent.json) from its store; nullopt when there is none (yet).
 std::optional<AgentReport> read_stored_report(storage::ObjectStore& store, const JobLocation& loc);

@@ -26,6 +26,9 @@ std::vector<std::string> pw_argv(const MpiLaunch& m) {
   if (multi_node) argv.insert(argv.end(), {"--map-by", "slot", "--display-map"});
   if (!m.rsh_agent.empty())
     argv.insert(argv.end(), {"--mca", "plm_rsh_agent", m.rsh_agent, "--mca", "plm_rsh_no_tree_spawn", "1"});
+  if (!m.network.empty())
+    argv.insert(argv.end(),
+                {"--mca", "btl_tcp_if_include", m.network, "--mca", "oob_tcp_if_include", m.network});
   if (m.as_root) argv.push_back("--allow-run-as-root");
   if (m.oversubscribe) argv.push_back("--oversubscribe");
   if (m.oversubscribe || m.yield_when_idle) argv.insert(argv.end(), {"--mca", "mpi_yield_when_idle", "1"});

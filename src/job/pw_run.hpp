@@ -30,6 +30,10 @@ struct MpiLaunch {
   bool as_root = false;          // --allow-run-as-root (containers run as root)
   std::string hostfile;          // multi-node: --hostfile FILE --map-by slot --display-map
   std::string rsh_agent;         // multi-node: mpirun's remote launcher (`<qecloud> agent exec`)
+  // multi-node: the job's network (CIDR); OpenMPI's TCP transports (BTL) and its daemons' channel (OOB) use
+  // only interfaces on it — never, say, the link-local ecs-eth0 every AWS Batch container also has (the seed
+  // pinned btl_tcp_if_include eth0; AWS's batch-mpi sample excludes lo,ecs-eth0).
+  std::string network;
 };
 std::vector<std::string> pw_argv(const MpiLaunch& m);
 

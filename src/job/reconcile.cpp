@@ -31,7 +31,7 @@ std::string owner_text(const Owner& o) {
 std::optional<AgentReport> stored_report(const JobRecord& job) {
   try {
     const JobLocation loc = JobLocation::of_job_url(job.store_url, job.id);
-    auto store = storage::open_store(loc.root_url);
+    auto store = open_job_store(job);
     return read_stored_report(*store, loc);
   } catch (const std::exception&) {  // the store may be gone too; the job is then lost
     return std::nullopt;

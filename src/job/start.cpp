@@ -41,7 +41,8 @@ StartedJob start_job(const JobRequest& req, JobDb& db,
   check_input_file(req.input);
   const fs::path input = fs::absolute(req.input).lexically_normal();
   StartedJob js;
-  js.store = storage::open_store(req.store_url.empty() ? default_store_url() : req.store_url);
+  js.store =
+      storage::open_store(req.store_url.empty() ? default_store_url() : req.store_url, {req.store_region});
   js.location = {js.store->url(""), new_job_id()};
   while (!js.location.root_url.empty() && js.location.root_url.back() == '/') js.location.root_url.pop_back();
   JobRecord& rec = js.record;

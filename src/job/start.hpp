@@ -15,10 +15,11 @@
 namespace qecloud {
 
 struct JobRequest {
-  std::string input;      // the user's pw.x input file
-  std::string name;       // default: the input's file name
-  std::string store_url;  // the store's root URL; empty = default_store_url()
-  std::string backend;    // the backend's name, as in the backend table
+  std::string input;         // the user's pw.x input file
+  std::string name;          // default: the input's file name
+  std::string store_url;     // the store's root URL; empty = default_store_url()
+  std::string backend;       // the backend's name, as in the backend table
+  std::string store_region;  // s3://: the bucket's region (else the environment's)
   // The pw.x that will run the input, whose release the input is judged for (a name in $PATH or a path);
   // empty: not on this machine (an image's, a cluster's), judged against every release with a note.
   std::string pw = "pw.x";

@@ -37,6 +37,10 @@ std::string JobLocation::output_key(const std::string& name) const {
   return output_prefix() + name;
 }
 
+std::string JobLocation::secret_key() const {
+  return key() + "/secret";
+}
+
 JobLocation JobLocation::of_job_url(const std::string& job_url, const std::string& id) {
   const std::string tail = "/" + std::string(kJobs) + id;
   if (id.empty() || job_url.size() <= tail.size() ||

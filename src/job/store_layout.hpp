@@ -9,6 +9,7 @@
 //   output/agent.json      the job's report (job/report.hpp), written by the main node of multi-node jobs
 //   output/agent-main.log, node-<i>.log, hostfile   multi-node jobs' logs and MPI hostfile
 //   output/data-file-schema.xml, output/<prefix>.save/   pw.x's XML data file and restart directory
+//   secret                 the rendezvous secret, when the scheduler would publish its environment
 // No other file spells "jobs/", "input/" or "output/".
 #include <string>
 #include <vector>
@@ -40,6 +41,9 @@ struct JobLocation {
   std::string input_key(const std::string& rel) const;    // "jobs/<id>/input/<rel>"
   std::string output_prefix() const;                      // "jobs/<id>/output/"
   std::string output_key(const std::string& name) const;  // "jobs/<id>/output/<name>"
+  // "jobs/<id>/secret": the rendezvous secret of a job whose scheduler would show its environment to anyone
+  // allowed to describe jobs (AWS Batch's DescribeJobs); only the job's nodes (its role) read it.
+  std::string secret_key() const;
 
   // Splits a job URL ("<root>/jobs/<id>") back into root and id. Throws qecloud::Error when the URL does
   // not name the job `id` in this layout.

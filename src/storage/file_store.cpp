@@ -1,5 +1,8 @@
 #include "storage/file_store.hpp"
 
+#include <fcntl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +16,44 @@
 namespace fs = std::filesystem;
 
 namespace qecloud::storage {
+namespace {
+
+// Copies `from` to a new file `to` whole, with the system's own reason when it cannot: a disk that fills up
+// midway is "No space left on device" (std::filesystem::copy_file turns a short sendfile into a bare
+// "Input/output error").
+std::error_code copy_whole(const std::string& from, const std::string& to) {
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return {errno, std::generic_category()};
+  struct stat st {};
+  ::fstat(in, &st);
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 0777);
+  if (out < 0) {
+    const int e = errno;
+    ::close(in);
+    return {e, std::generic_category()};
+  }
+  std::error_code ec;
+  for (off_t done = 0; done < st.st_size;) {
+    const ssize_t n = ::sendfile(out, in, &done, static_cast<std::size_t>(st.st_size - done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ec = {errno, std::generic_category()};
+      break;
+    }
+    if (n == 0) {  // the source shrank
+      ec = std::make_error_code(std::errc::io_error);
+      break;
+    }
+  }
+  if (!ec && ::close(out) != 0)
+    ec = {errno, std::generic_category()};
+  else if (ec)
+    ::close(out);
+  ::close(in);
+  return ec;
+}
+
+}  // namespace
 
 FileStore::FileStore(std::string root) : root_(fs::absolute(root).lexically_normal().string()) {
   std::error_code ec;
@@ -34,7 +75,7 @@ void FileStore::put_file(const std::string& local_path, const std::string& key) 
   fs::create_directories(dest.parent_path(), ec);
   // Copy beside the destination, flush, then rename: a reader never sees half a file.
   const fs::path tmp = dest.string() + fmt::format(".partial-{}", ::getpid());
-  fs::copy_file(local_path, tmp, fs::copy_options::overwrite_existing, ec);
+  ec = copy_whole(local_path, tmp.string());
   if (ec) {  // a full disk: nothing half-written stays behind
     const std::string why = ec.message();
     fs::remove(tmp, ec);

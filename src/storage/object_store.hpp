@@ -27,7 +27,12 @@ class ObjectStore {
   virtual std::string url(const std::string& key) const = 0;  // e.g. file:///home/u/.qecloud/store/jobs/x
 };
 
+struct StoreOptions {
+  // s3://: the bucket's region, which a request must be signed for (S3 refuses any other with
+  // AuthorizationHeaderMalformed); empty: the environment's (AWS_REGION, AWS_DEFAULT_REGION, the profile).
+  std::string region;
+};
 // Opens the store a URL names. Throws qecloud::UsageError for an unknown scheme or a malformed URL.
-std::unique_ptr<ObjectStore> open_store(const std::string& url);
+std::unique_ptr<ObjectStore> open_store(const std::string& url, const StoreOptions& options = {});
 
 }  // namespace qecloud::storage

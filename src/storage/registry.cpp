@@ -13,22 +13,26 @@ namespace {
 
 struct Scheme {
   const char* prefix;
-  std::function<std::unique_ptr<ObjectStore>(const std::string& rest)> open;
+  std::function<std::unique_ptr<ObjectStore>(const std::string& rest, const StoreOptions& o)> open;
 };
 
 const Scheme kSchemes[] = {
-    {"file://", [](const std::string& rest) { return std::make_unique<FileStore>(rest); }},
-    {"s3://", [](const std::string& rest) -> std::unique_ptr<ObjectStore> { return S3Store::open(rest); }},
+    {"file://",
+     [](const std::string& rest, const StoreOptions&) { return std::make_unique<FileStore>(rest); }},
+    {"s3://",
+     [](const std::string& rest, const StoreOptions& o) -> std::unique_ptr<ObjectStore> {
+       return S3Store::open(rest, o.region);
+     }},
 };
 
 }  // namespace
 
-std::unique_ptr<ObjectStore> open_store(const std::string& url) {
+std::unique_ptr<ObjectStore> open_store(const std::string& url, const StoreOptions& options) {
   for (const auto& s : kSchemes) {
     const std::string p = s.prefix;
     if (url.compare(0, p.size(), p) == 0) {
       if (url.size() == p.size()) throw UsageError(fmt::format("store URL '{}' has no path", url));
-      return s.open(url.substr(p.size()));
+      return s.open(url.substr(p.size()), options);
     }
   }
   if (url.find("://") == std::string::npos) return std::make_unique<FileStore>(url);  // a plain path

@@ -128,14 +128,15 @@ S3Store::S3Store(std::string bucket, std::string prefix, std::shared_ptr<aws::Aw
   while (!prefix_.empty() && prefix_.back() == '/') prefix_.pop_back();
 }
 
-std::unique_ptr<S3Store> S3Store::open(const std::string& rest) {
+std::unique_ptr<S3Store> S3Store::open(const std::string& rest, const std::string& bucket_region) {
   const auto slash = rest.find('/');
   std::string bucket = rest.substr(0, slash);
   std::string prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
   if (bucket.empty()) throw UsageError(fmt::format("s3://{}: no bucket name", rest));
   auto env = process_env();
   auto http = aws::make_curl_client();
-  const std::string region = aws::resolve_region(env).value_or("us-east-1");
+  const std::string region =
+      !bucket_region.empty() ? bucket_region : aws::resolve_region(env).value_or("us-east-1");
   auto override_url = aws::resolve_endpoint(env, "s3");
   aws::Endpoint ep;
   bool virtual_host = false;

@@ -48,7 +48,8 @@ class S3Store : public ObjectStore {
   S3Store(std::string bucket, std::string prefix, std::shared_ptr<aws::AwsClient> client, bool virtual_host,
           S3Options options = {});
   // "bucket/prefix" of an s3:// URL, with region, endpoint and credentials from the environment.
-  static std::unique_ptr<S3Store> open(const std::string& bucket_and_prefix);
+  // `region`: the bucket's, when known (else the environment's).
+  static std::unique_ptr<S3Store> open(const std::string& bucket_and_prefix, const std::string& region = {});
 
   void put_file(const std::string& local_path, const std::string& key) override;
   void get_file(const std::string& key, const std::string& local_path) override;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include <fmt/format.h>
@@ -50,6 +51,22 @@ NodeState node_state(const json& d, int index) {
   return n;
 }
 
+void put_secret(storage::ObjectStore& store, const JobLocation& loc, const std::string& secret) {
+  const fs::path tmp = fs::temp_directory_path() / fmt::format("qecloud-secret-{}", random_hex(8));
+  {
+    std::ofstream out(tmp);
+    fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write);
+    out << secret << '\n';
+  }
+  try {
+    store.put_file(tmp.string(), loc.secret_key());
+  } catch (...) {
+    fs::remove(tmp);
+    throw;
+  }
+  fs::remove(tmp);
+}
+
 void check_submit(const AwsConfig& c, const JobOptions& o, std::string& type) {
   refuse_options(o, "awsbatch", {"--nodes", "--instance-type", "--timeout", "--name", "--config"},
                  "AWS Batch runs the image's pw.x with one rank per physical core of each node");
@@ -89,7 +106,7 @@ void record_final(JobDb& db, const JobRecord& job, const BatchState& s) {
   json results = json::object();
   try {
     const JobLocation loc = JobLocation::of_job_url(job.store_url, job.id);
-    auto store = storage::open_store(loc.root_url);
+    auto store = open_job_store(job);
     if (auto a = read_stored_report(*store, loc)) {
       state = a->state;
       exit_code = a->exit_code;
@@ -103,6 +120,11 @@ void record_final(JobDb& db, const JobRecord& job, const BatchState& s) {
     message += fmt::format(" (the job's report could not be read: {})", e.what());
   }
   db.finish_if_active(job.id, state, exit_code, results, message);
+  try {  // no attempt will need the secret again
+    const JobLocation loc = JobLocation::of_job_url(job.store_url, job.id);
+    open_job_store(job)->remove(loc.secret_key());
+  } catch (const std::exception&) {
+  }
 }
 
 json cost_of(const JobRecord& job, const BatchState& s) {
@@ -160,7 +182,13 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
   // 1. Validate (no AWS call before this passes), record the job.
   JobDb db(job_db_path());
   // The image's pw.x is not on this machine: judged against every release until the image records its own.
-  StartedJob job = start_job({o.input, o.name, c.store_url(), "awsbatch", ""}, db, obs.on_validated);
+  StartedJob job = start_job({.input = o.input,
+                              .name = o.name,
+                              .store_url = c.store_url(),
+                              .backend = "awsbatch",
+                              .store_region = c.region,
+                              .pw = ""},
+                             db, obs.on_validated);
   Submitted out;
   out.job_id = job.record.id;
   out.outputs_url = job.location.url();
@@ -182,6 +210,12 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
     contract.store_url = job.location.root_url;
     contract.store_job = job.location.key();
     contract.input = job.bundle.input_rel;
+    contract.store_region = c.region;
+    // Not in SubmitJob's environment: DescribeJobs shows that to anyone allowed to describe jobs (AWS Batch
+    // API Reference, DescribeJobs: nodeProperties, containerOverrides.environment). The nodes read it from
+    // the job's prefix, which only the job role may read.
+    contract.secret_in_store = true;
+    put_secret(*job.store, job.location, contract.secret);
     const json ans = api.must({"batch", "SubmitJob",
                                submit_job_input(c, batch_job_name(job.record.name, out.job_id), contract,
                                                 o.nodes, type, o.time_limit_s)});

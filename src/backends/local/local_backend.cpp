@@ -160,7 +160,9 @@ RunResult run_with(const JobOptions& o, const RunObserver& obs, const ProgramRun
       {"--ranks", "--pools", "--oversubscribe", "--pw", "--grace", "--store", "--name", "--mpirun"},
       "it runs on this machine (for several nodes, give --nodes)");
   LocalRun r{o, obs};
-  r.job = start_job({o.input, o.name, o.store_url, "local", o.pw}, r.db, obs.on_validated);
+  r.job =
+      start_job({.input = o.input, .name = o.name, .store_url = o.store_url, .backend = "local", .pw = o.pw},
+                r.db, obs.on_validated);
   r.res.job_id = r.job.record.id;
   r.res.outputs_url = r.job.location.url();
   if (r.job.refused) {

@@ -118,7 +118,9 @@ RunResult run(const JobOptions& o, const RunObserver& obs) {
   const std::vector<ClusterFault> faults = check(o);
   JobDb db(job_db_path());
   StopSignals signals;
-  StartedJob job = start_job({o.input, o.name, o.store_url, "netns", o.pw}, db, obs.on_validated);
+  StartedJob job =
+      start_job({.input = o.input, .name = o.name, .store_url = o.store_url, .backend = "netns", .pw = o.pw},
+                db, obs.on_validated);
   RunResult res;
   res.job_id = job.record.id;
   res.outputs_url = job.location.url();

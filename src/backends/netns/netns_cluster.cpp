@@ -17,9 +17,9 @@
 
 #include <fmt/format.h>
 
+#include "backends/netns/loopback_forward.hpp"
 #include "core/error.hpp"
 #include "core/process.hpp"
-#include "backends/netns/loopback_forward.hpp"
 
 namespace fs = std::filesystem;
 
