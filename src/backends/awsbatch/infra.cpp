@@ -329,7 +329,12 @@ json job_definition_input(const AwsConfig& c, const std::string& job_role_arn) {
       {"linuxParameters", {{"sharedMemorySize", c.shared_memory_mib}}},
       {"ulimits", json::array({{{"name", "memlock"}, {"softLimit", -1}, {"hardLimit", -1}},
                                {{"name", "nofile"}, {"softLimit", 65536}, {"hardLimit", 65536}}})},
-      {"environment", json::array({{{"name", node_var::kStore}, {"value", c.store_url()}}})},
+      // Containers on ECS-on-EC2 are given no AWS_REGION (ECS agents before 2026): the SDKs' and
+      // qecloud's default region would otherwise be us-east-1, and S3 refuses a request signed for another
+      // region than its bucket's.
+      {"environment", json::array({{{"name", node_var::kStore}, {"value", c.store_url()}},
+                                   {{"name", "AWS_REGION"}, {"value", c.region}},
+                                   {{"name", "AWS_DEFAULT_REGION"}, {"value", c.region}}})},
       {"logConfiguration",
        {{"logDriver", "awslogs"},
         {"options", {{"awslogs-group", c.log_group()}, {"awslogs-stream-prefix", c.name}}}}}};
@@ -452,7 +457,7 @@ class Down {
       return;
     }
     if (lookup(api_, {"s3", "HeadBucket", {{"Bucket", c_.bucket}}})) {
-      auto store = storage::open_store("s3://" + c_.bucket);
+      auto store = storage::open_store("s3://" + c_.bucket, {c_.region});
       const std::string prefix = c_.prefix.empty() ? "" : c_.prefix + "/";
       int removed = 0;
       for (const auto& obj : store->list(prefix)) store->remove(obj.key), ++removed;

@@ -28,10 +28,10 @@ def check(name, ok, detail=""):
         failures.append(name)
 
 
-def write_config(dir, h, subnet=None, region="us-east-1"):
+def write_config(dir, h, subnet=None, region=None):
     with open(os.path.join(dir, "qecloud.toml"), "w") as f:
         f.write(f"""[aws]
-region = "{region}"
+region = "{region or h.region}"
 bucket = "qecloud-e2e"
 prefix = "jobs"
 name = "qecloud"
@@ -47,7 +47,8 @@ def main():
     if os.geteuid() != 0:
         print("FAIL: integration.awsbatch starts network namespaces and needs root")
         return 1
-    h = BatchHarness(QECLOUD)
+    # Not us-east-1: a client that falls back to its default region signs for the wrong one and S3 refuses.
+    h = BatchHarness(QECLOUD, region="eu-west-1")
     cwd = tempfile.mkdtemp(prefix="qecloud-awsbatch-", dir="/tmp")
     home = os.path.join(cwd, "home")
     os.makedirs(home)
@@ -102,7 +103,7 @@ def main():
         job = sub.get("job_id", "")
         # qecloud.toml moves to another region after the submit: the job is followed where it was submitted
         # (its record names the region, queue, log group and store).
-        write_config(cwd, h, region="eu-west-1")
+        write_config(cwd, h, region="us-east-1")
         s = wait_final(job)
         check("status SUCCEEDED", s.get("batch_status") == "SUCCEEDED" and s.get("state") == "succeeded"
               and len(s.get("nodes", [])) == 3, json.dumps(s)[:800])
@@ -133,7 +134,7 @@ def main():
             if status(cj).get("batch_status") == "RUNNING":
                 break
             time.sleep(0.2)
-        write_config(cwd, h, region="eu-west-1")
+        write_config(cwd, h, region="us-east-1")
         r = q("cancel", cj, "--reason", "user changed their mind")
         s = wait_final(cj, 120)
         write_config(cwd, h)

@@ -12,8 +12,12 @@ what a multi-node job needs. This harness fills exactly those gaps and nothing e
     forwarded loopback port, as a real job reaches S3 through its VPC), every line a node prints goes to its
     CloudWatch Logs stream (as the awslogs driver would, through moto's Logs API), and the node and parent
     jobs end with the nodes' exit codes: the main node's exit ends the job; TerminateJob stops the nodes.
-Real Batch gives the job role's credentials through the ECS container endpoint; here the nodes get the test
-user's keys in their environment.
+Where moto is more permissive than AWS, the harness enforces AWS's documented rule (each cites its document):
+  - S3 refuses a request signed for another region than the bucket's with AuthorizationHeaderMalformed and the
+    bucket's region (Amazon S3 API Reference, "Error responses": AuthorizationHeaderMalformed; S3 User Guide,
+    "Virtual hosting of buckets" / regional endpoints). The harness gives nobody AWS_REGION: on ECS-on-EC2
+    a container is not given one (ECS Developer Guide, "Task definition parameters": environment; agents
+    before 2026), and qecloud must take its region from qecloud.toml and the job's record.
 """
 import datetime
 import json
@@ -87,8 +91,34 @@ class BatchHarness:
             if not environ.get("PATH_INFO", "").startswith("/moto-api"):
                 with self._lock:
                     self.requests.append(operation_of(environ, body))
+                refusal = self._s3_region_refusal(environ)
+                if refusal:
+                    start_response("400 Bad Request", [("Content-Type", "application/xml")])
+                    return [refusal.encode()]
             return app(environ, start_response)
         return wrapped
+
+    @staticmethod
+    def _s3_region_refusal(environ):
+        """AWS's answer to an S3 request signed for another region than its bucket's, or None."""
+        import re as _re
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        m = _re.search(r"Credential=[^/]+/\d{8}/([^/]+)/s3/aws4_request", auth)
+        if not m:
+            qs = environ.get("QUERY_STRING", "")
+            m = _re.search(r"X-Amz-Credential=[^&]*?%2F\d{8}%2F([^%&]+)%2Fs3%2Faws4_request", qs)
+        if not m:
+            return None
+        bucket = environ.get("PATH_INFO", "/").lstrip("/").split("/")[0]
+        from moto.s3.models import s3_backends
+        for account in list(s3_backends.keys()):
+            b = s3_backends[account]["global"].buckets.get(bucket)
+            if b is not None and b.region_name != m.group(1):
+                return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AuthorizationHeaderMalformed</Code>"
+                        f"<Message>The authorization header is malformed; the region '{m.group(1)}' is wrong; "
+                        f"expecting '{b.region_name}'</Message><Region>{b.region_name}</Region>"
+                        "<RequestId>harness</RequestId></Error>")
+        return None
 
     def _install_patches(self):
         moto_placement_groups.install()
@@ -158,9 +188,11 @@ class BatchHarness:
             self.requests.clear()
 
     def env(self, **extra):
+        # No AWS_REGION, AWS_DEFAULT_REGION or profile: the region comes from qecloud.toml and the job's record.
         e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        e.update(AWS_ACCESS_KEY_ID=self.key_id, AWS_SECRET_ACCESS_KEY=self.secret, AWS_REGION=self.region,
-                 AWS_ENDPOINT_URL=self.endpoint, AWS_EC2_METADATA_DISABLED="true")
+        e.update(AWS_ACCESS_KEY_ID=self.key_id, AWS_SECRET_ACCESS_KEY=self.secret,
+                 AWS_ENDPOINT_URL=self.endpoint, AWS_EC2_METADATA_DISABLED="true",
+                 AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent")
         e.update(extra)
         return e
 
@@ -209,7 +241,7 @@ class BatchHarness:
 
         work = tempfile.mkdtemp(prefix="job-", dir=self.work)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin", "HOME": "/root",
-               "AWS_REGION": self.region, "AWS_ACCESS_KEY_ID": self.key_id,
+               "AWS_ACCESS_KEY_ID": self.key_id,
                "AWS_SECRET_ACCESS_KEY": self.secret, "AWS_ENDPOINT_URL_S3": self.endpoint,
                "AWS_EC2_METADATA_DISABLED": "true", "QECLOUD_AGENT_SLOTS": "1",
                "QECLOUD_AGENT_OVERSUBSCRIBED": "1", "QECLOUD_JOIN_TIMEOUT": "30",
