@@ -28,7 +28,8 @@ int cmd_rehearse_nodes(std::vector<std::string> args) {
   std::string spec_path;
   app.add_option(
          "--spec", spec_path,
-         "JSON: job_id, nodes, command, environment, node_environment, log_dir, forward_ports, faults")
+         "JSON: job_id, nodes, command, environment, node_environment, log_dir, forward_ports, forwards "
+         "[{inside_address, inside_port, host_port}], ecs_network, faults")
       ->required();
   if (auto rc = parse_command_line(app, args)) return *rc;
   const auto spec = nlohmann::json::parse(text::read_file(spec_path), nullptr, false);
@@ -44,6 +45,10 @@ int cmd_rehearse_nodes(std::vector<std::string> args) {
       l.node_env[std::stoi(k)] = v.get<std::map<std::string, std::string>>();
     l.log_dir = spec.at("log_dir").get<std::string>();
     l.forward_ports = spec.value("forward_ports", std::vector<int>{});
+    l.ecs_network = spec.value("ecs_network", false);
+    for (const auto& f : spec.value("forwards", nlohmann::json::array()))
+      l.forwards.push_back({f.at("inside_address").get<std::string>(), f.at("inside_port").get<int>(),
+                            f.at("host_port").get<int>()});
     for (const auto& f : spec.value("faults", std::vector<std::string>{}))
       l.faults.push_back(backends::netns::parse_cluster_fault(f));
   } catch (const nlohmann::json::exception& e) {

@@ -27,9 +27,17 @@ sockaddr_in loopback(int port) {
   return a;
 }
 
-// A listening socket on 127.0.0.1:port inside the namespace at `ns_path`. A network namespace is a
-// per-thread attribute, and a socket stays in the namespace it was made in.
-int listen_inside(const std::string& ns_path, int port) {
+sockaddr_in ipv4(const std::string& address, int port) {
+  sockaddr_in a = loopback(port);
+  if (inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1)
+    throw Error(fmt::format("'{}' is not an IPv4 address", address));
+  return a;
+}
+
+// A listening socket on address:port inside the namespace at `ns_path`. A network namespace is a per-thread
+// attribute, and a socket stays in the namespace it was made in.
+int listen_inside(const std::string& ns_path, const std::string& address, int port) {
+  const sockaddr_in where = ipv4(address, port);
   int fd = -1;
   std::string error;
   std::thread([&] {
@@ -43,9 +51,9 @@ int listen_inside(const std::string& ns_path, int port) {
     fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a = loopback(port);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 64) != 0) {
-      error = fmt::format("cannot listen on 127.0.0.1:{} in {}: {}", port, ns_path, std::strerror(errno));
+    if (fd < 0 || ::bind(fd, reinterpret_cast<const sockaddr*>(&where), sizeof where) != 0 ||
+        ::listen(fd, 64) != 0) {
+      error = fmt::format("cannot listen on {}:{} in {}: {}", address, port, ns_path, std::strerror(errno));
       if (fd >= 0) ::close(fd);
       fd = -1;
     }
@@ -56,9 +64,14 @@ int listen_inside(const std::string& ns_path, int port) {
 
 }  // namespace
 
-LoopbackForwarder::LoopbackForwarder(const std::vector<std::string>& netns_paths, int port) : port_(port) {
+LoopbackForwarder::LoopbackForwarder(const std::vector<std::string>& netns_paths, int port)
+    : LoopbackForwarder(netns_paths, "127.0.0.1", port, port) {}
+
+LoopbackForwarder::LoopbackForwarder(const std::vector<std::string>& netns_paths,
+                                     const std::string& inside_address, int inside_port, int host_port)
+    : port_(host_port) {
   try {
-    for (const auto& p : netns_paths) listeners_.push_back(listen_inside(p, port));
+    for (const auto& p : netns_paths) listeners_.push_back(listen_inside(p, inside_address, inside_port));
     if (::pipe2(wake_, O_CLOEXEC) != 0) throw Error(std::string("pipe: ") + std::strerror(errno));
   } catch (...) {
     for (int fd : listeners_) ::close(fd);

@@ -19,6 +19,10 @@ class LoopbackForwarder {
   // `netns_paths`: /var/run/netns/<name> of each namespace. Throws qecloud::Error when a socket cannot be
   // made (the port is taken inside a namespace, no permission).
   LoopbackForwarder(const std::vector<std::string>& netns_paths, int port);
+  // In each namespace, `inside_address`:`inside_port` (an address the namespace has) relays to this host's
+  // 127.0.0.1:`host_port` — e.g. the ECS container-credentials endpoint 169.254.170.2:80 of a rehearsal.
+  LoopbackForwarder(const std::vector<std::string>& netns_paths, const std::string& inside_address,
+                    int inside_port, int host_port);
   ~LoopbackForwarder();
   LoopbackForwarder(const LoopbackForwarder&) = delete;
   LoopbackForwarder& operator=(const LoopbackForwarder&) = delete;
@@ -26,7 +30,7 @@ class LoopbackForwarder {
  private:
   void accept_loop();
   void relay(int inside, int outside);
-  int port_;
+  int port_;  // on this host's loopback
   std::vector<int> listeners_;
   int wake_[2] = {-1, -1};
   std::atomic<bool> stop_{false};

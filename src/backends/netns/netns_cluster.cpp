@@ -67,7 +67,8 @@ void kill_in_netns(const std::string& name) {
 
 }  // namespace
 
-NetnsCluster::NetnsCluster(int nodes) : nodes_(nodes), prefix_(fmt::format("qc{}", ::getpid())) {
+NetnsCluster::NetnsCluster(int nodes, const Options& options)
+    : nodes_(nodes), prefix_(fmt::format("qc{}", ::getpid())) {
   if (nodes < 1 || nodes > 200)
     throw UsageError(fmt::format("a netns cluster has 1 to 200 nodes, not {}", nodes));
   if (::geteuid() != 0)
@@ -82,6 +83,15 @@ NetnsCluster::NetnsCluster(int nodes) : nodes_(nodes), prefix_(fmt::format("qc{}
     for (int i = 0; i < nodes; ++i) {
       const std::string ns = netns(i), veth = fmt::format("v{}", i);
       ip({"netns", "add", ns});
+      if (options.ecs_network) {
+        // A veth pair whose other end stays unplugged in the node: kernels without the dummy driver have
+        // veth.
+        ip({"-n", ns, "link", "add", "ecs-eth0", "type", "veth", "peer", "name", "ecs-unplugged"});
+        ip({"-n", ns, "addr", "add", "169.254.172.2/22", "dev", "ecs-eth0"});
+        ip({"-n", ns, "addr", "add", "169.254.170.2/32", "dev", "ecs-eth0"});
+        ip({"-n", ns, "link", "set", "ecs-unplugged", "up"});
+        ip({"-n", ns, "link", "set", "ecs-eth0", "up"});
+      }
       ip({"-n", hub, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns});
       ip({"-n", hub, "link", "set", veth, "master", "br0", "up"});
       ip({"-n", ns, "addr", "add", address(i) + "/24", "dev", "eth0"});
@@ -193,6 +203,12 @@ void NetnsCluster::forward_loopback(int port) {
   std::vector<std::string> paths;
   for (int i = 0; i < nodes_; ++i) paths.push_back(std::string(kNetnsDir) + "/" + netns(i));
   forwarders_.push_back(std::make_unique<LoopbackForwarder>(paths, port));
+}
+
+void NetnsCluster::forward_into(const std::string& inside_address, int inside_port, int host_port) {
+  std::vector<std::string> paths;
+  for (int i = 0; i < nodes_; ++i) paths.push_back(std::string(kNetnsDir) + "/" + netns(i));
+  forwarders_.push_back(std::make_unique<LoopbackForwarder>(paths, inside_address, inside_port, host_port));
 }
 
 void NetnsCluster::teardown() noexcept {

@@ -22,7 +22,16 @@ class NetnsCluster {
  public:
   // Creates the namespaces, bridge and links. Throws qecloud::Error (after removing what it made) when it
   // cannot, e.g. without root or without iproute2.
-  explicit NetnsCluster(int nodes);
+  struct Options {
+    // Each node also gets what an AWS Batch multi-node container has besides its VPC interface (ECS Developer
+    // Guide, "Task networking with the awsvpc network mode"; AWS Batch multi-node jobs run in awsvpc mode):
+    // `ecs-eth0`, made before eth0 so that it comes first, with the link-local 169.254.172.2/22 — the same on
+    // every node, reaching nothing another node has — and 169.254.170.2, where the container-credentials
+    // endpoint answers (forward_into() puts one there).
+    bool ecs_network = false;
+  };
+  explicit NetnsCluster(int nodes) : NetnsCluster(nodes, Options{}) {}
+  NetnsCluster(int nodes, const Options& options);
   ~NetnsCluster();
   NetnsCluster(const NetnsCluster&) = delete;
   NetnsCluster& operator=(const NetnsCluster&) = delete;
@@ -39,6 +48,8 @@ class NetnsCluster {
   void set_link(int node, bool up);
   // Every node's 127.0.0.1:<port> reaches this host's 127.0.0.1:<port> (a local S3 server); nothing else.
   void forward_loopback(int port);
+  // Every node's `inside_address`:`inside_port` reaches this host's 127.0.0.1:`host_port`.
+  void forward_into(const std::string& inside_address, int inside_port, int host_port);
 
   static int remove_stale();  // namespaces whose owner process is gone; returns how many were removed
   static std::vector<std::string> list_ours();  // names of every qc<pid>… namespace on this machine

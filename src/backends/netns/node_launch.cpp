@@ -168,8 +168,9 @@ void reap_children(const NodeLaunch& l, const std::vector<pid_t>& pids) {
 
 LaunchResult launch_nodes(const NodeLaunch& l) {
   StopSignals signals;  // from the start: a SIGTERM while the namespaces are made must still tear them down
-  NetnsCluster cluster(l.nodes);
+  NetnsCluster cluster(l.nodes, {.ecs_network = l.ecs_network});
   for (int port : l.forward_ports) cluster.forward_loopback(port);
+  for (const auto& f : l.forwards) cluster.forward_into(f.inside_address, f.inside_port, f.host_port);
   const std::vector<pid_t> pids = start_nodes(l, cluster);
   const int main_code = follow_main(l, cluster, pids, signals);
   reap_children(l, pids);

@@ -24,6 +24,13 @@ struct NodeLaunch {
   std::string log_dir;                                         // node-<i>.log (stdout + stderr)
   std::vector<std::string> shared;                             // paths under /tmp the nodes must see
   std::vector<int> forward_ports;                              // host loopback ports reachable inside
+  struct Forward {
+    std::string inside_address;  // an address every node has (e.g. 169.254.170.2 with ecs_network)
+    int inside_port = 0;
+    int host_port = 0;  // on this host's loopback
+  };
+  std::vector<Forward> forwards;
+  bool ecs_network = false;  // NetnsCluster::Options::ecs_network: the nodes look like awsvpc containers
   std::vector<ClusterFault> faults;
   std::function<void(const std::string&)> on_main_line;  // each line of node 0's log, as it comes
   std::function<void(const std::string&)> on_note;       // "fault injected: …"

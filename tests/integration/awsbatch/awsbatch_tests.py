@@ -116,6 +116,8 @@ def main():
         r = q("show", job, "--json")
         e = json.loads(r.stdout).get("results", {}).get("total_energy_ry") if r.returncode == 0 else None
         check("show: E = -15.84473648 Ry", e is not None and abs(e - ENERGY) < 1e-8, f"{e} {r.stderr}")
+        check("the nodes' credentials came from the container endpoint", h.credential_requests >= 3,
+              f"{h.credential_requests} requests")
         write_config(cwd, h)
 
         # A node's link goes down mid-run: the job fails with a reason naming it.

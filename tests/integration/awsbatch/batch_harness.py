@@ -12,6 +12,11 @@ what a multi-node job needs. This harness fills exactly those gaps and nothing e
     forwarded loopback port, as a real job reaches S3 through its VPC), every line a node prints goes to its
     CloudWatch Logs stream (as the awslogs driver would, through moto's Logs API), and the node and parent
     jobs end with the nodes' exit codes: the main node's exit ends the job; TerminateJob stops the nodes.
+The nodes are what an awsvpc container is (ECS Developer Guide, "Task networking with the awsvpc network
+mode"): besides eth0 each has `ecs-eth0` with the link-local 169.254.172.2/22 — made first, so it is the first
+address a node sees, the same on every node —, and its credentials come from the container-credentials endpoint
+at 169.254.170.2 (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI), served by this harness and relayed into each node; the
+nodes get no keys in their environment (ECS Developer Guide, "Amazon ECS task IAM role").
 Where moto is more permissive than AWS, the harness enforces AWS's documented rule (each cites its document):
   - S3 refuses a request signed for another region than the bucket's with AuthorizationHeaderMalformed and the
     bucket's region (Amazon S3 API Reference, "Error responses": AuthorizationHeaderMalformed; S3 User Guide,
@@ -74,12 +79,46 @@ class BatchHarness:
         self._lock = threading.Lock()
         self.port = moto_fixture.free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.credential_requests = 0  # answered by the container-credentials endpoint
+        self._creds_port = moto_fixture.free_port()
+        self._creds_path = f"/v2/credentials/{uuid.uuid4()}"
+        self._creds_server = self._start_credentials_endpoint()
         self._install_patches()
         app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server("127.0.0.1", self.port, self._counting(app), threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         self._setup_account()
+
+    def _start_credentials_endpoint(self):
+        """What the ECS agent serves at 169.254.170.2 for a task with a role: the role's temporary credentials
+        (here the test user's keys) as JSON, at the task's own relative URI only."""
+        import http.server
+        harness = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path != harness._creds_path:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                harness.credential_requests += 1
+                expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=6))
+                body = json.dumps({"AccessKeyId": harness.key_id, "SecretAccessKey": harness.secret, "Token": "",
+                                   "Expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                   "RoleArn": "arn:aws:iam::123456789012:role/qecloud-job"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", self._creds_port), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
 
     # -- moto in this process ------------------------------------------------------------------------------
     def _counting(self, app):
@@ -241,8 +280,7 @@ class BatchHarness:
 
         work = tempfile.mkdtemp(prefix="job-", dir=self.work)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin", "HOME": "/root",
-               "AWS_ACCESS_KEY_ID": self.key_id,
-               "AWS_SECRET_ACCESS_KEY": self.secret, "AWS_ENDPOINT_URL_S3": self.endpoint,
+               "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": self._creds_path, "AWS_ENDPOINT_URL_S3": self.endpoint,
                "AWS_EC2_METADATA_DISABLED": "true", "QECLOUD_AGENT_SLOTS": "1",
                "QECLOUD_AGENT_OVERSUBSCRIBED": "1", "QECLOUD_JOIN_TIMEOUT": "30",
                "QECLOUD_AGENT_WORK": "/tmp/qecloud-agent"}
@@ -254,6 +292,8 @@ class BatchHarness:
             command[0] = self.qecloud
         spec = {"job_id": job.job_id, "nodes": nodes, "command": command, "environment": env,
                 "node_environment": node_env, "log_dir": work, "forward_ports": [self.port],
+                "ecs_network": True,
+                "forwards": [{"inside_address": "169.254.170.2", "inside_port": 80, "host_port": self._creds_port}],
                 "faults": list(self.faults)}
         spec_path = os.path.join(work, "spec.json")
         with open(spec_path, "w") as f:
@@ -364,3 +404,4 @@ class BatchHarness:
             except ProcessLookupError:
                 pass
         self._server.shutdown()
+        self._creds_server.shutdown()
