@@ -198,9 +198,10 @@ NodeContract contract() {
 
 TEST(AwsBatchModels, SubmitStatusLogsCancel) {
   const auto c = config();
+  const awsbatch::InstanceShape shape{"c5n.18xlarge", 72, 36, 196608};
   std::vector<aws::ApiCall> calls = {
-      {"batch", "SubmitJob",
-       awsbatch::submit_job_input(c, "qecloud-si-1", contract(), 3, "c5n.18xlarge", 3600)}};
+      {"ec2", "DescribeInstanceTypes", {{"InstanceTypes", json::array({"c5n.18xlarge"})}}},
+      {"batch", "SubmitJob", awsbatch::submit_job_input(c, "qecloud-si-1", contract(), 3, shape, 3600)}};
   JobRecord job;
   job.id = "1";
   job.backend = "awsbatch";
@@ -218,6 +219,16 @@ TEST(AwsBatchModels, SubmitStatusLogsCancel) {
   calls.insert(calls.end(), api.calls.begin(), api.calls.end());
   calls.push_back({"batch", "DescribeJobs", {{"jobs", json::array({"j-1", "j-1#0", "j-1#1"})}}});
   expect_all_valid(calls);
+}
+
+TEST(AwsBatchModels, EachNodeAsksForItsWholeInstanceLessTheEcsReserve) {
+  const awsbatch::InstanceShape shape{"c5n.18xlarge", 72, 36, 196608};
+  EXPECT_EQ(shape.job_memory_mib(), 186777);  // 95 %: AWS Batch User Guide, "Reserve system memory"
+  const json in = awsbatch::submit_job_input(config(), "x", contract(), 3, shape, 3600);
+  const json& over = in["nodeOverrides"]["nodePropertyOverrides"][0]["containerOverrides"];
+  EXPECT_EQ(over["resourceRequirements"], json::parse(R"([{"type": "VCPU", "value": "72"},
+                                                          {"type": "MEMORY", "value": "186777"}])"));
+  EXPECT_EQ(in.dump().find("QECLOUD_JOB_SECRET"), std::string::npos);  // read from the store instead
 }
 
 TEST(AwsBatchModels, TheCheckerCatchesAWrongCall) {

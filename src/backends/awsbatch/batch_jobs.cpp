@@ -149,10 +149,37 @@ const json& remote_of(const JobRecord& job) {
   return job.remote;
 }
 
-json submit_job_input(const AwsConfig& c, const std::string& job_name, const NodeContract& contract,
-                      int nodes, const std::string& instance_type, int timeout_s) {
+InstanceShape describe_instance(aws::Api& api, const std::string& type) {
+  const json ans = api.must({"ec2", "DescribeInstanceTypes", {{"InstanceTypes", json::array({type})}}});
+  const json types = ans.contains("instanceTypeSet") && ans["instanceTypeSet"].is_array() ? ans["instanceTypeSet"]
+                                                                                          : json::array();
+  auto number = [](const json& j, const char* key) {
+    if (!j.is_object() || !j.contains(key)) return 0;
+    return j[key].is_string() ? std::atoi(j[key].get<std::string>().c_str()) : j[key].get<int>();
+  };
+  for (const auto& t : types) {
+    if (t.value("instanceType", "") != type) continue;
+    InstanceShape s;
+    s.type = type;
+    const json cpu = t.value("vCpuInfo", json::object());
+    s.vcpus = number(cpu, "defaultVCpus");
+    s.cores = number(cpu, "defaultCores");
+    s.memory_mib = number(t.value("memoryInfo", json::object()), "sizeInMiB");
+    if (s.vcpus > 0 && s.memory_mib > 0) return s;
+  }
+  throw Error(fmt::format("EC2 does not describe the instance type {} in {} (DescribeInstanceTypes)", type,
+                          api.region()));
+}
+
+json submit_job_input(const AwsConfig& c, const std::string& job_name, const NodeContract& contract, int nodes,
+                      const InstanceShape& shape, int timeout_s) {
+  const std::string& instance_type = shape.type;
+  // Never the secret itself: DescribeJobs shows a job's environment to anyone allowed to describe jobs (AWS
+  // Batch API Reference, DescribeJobs: nodeProperties, containerOverrides.environment).
+  NodeContract published = contract;
+  published.secret_in_store = true;
   json env = json::array();
-  for (const auto& [name, value] : contract.to_env()) env.push_back({{"name", name}, {"value", value}});
+  for (const auto& [name, value] : published.to_env()) env.push_back({{"name", name}, {"value", value}});
   return {
       {"jobName", job_name},
       {"jobQueue", c.job_queue()},
@@ -161,7 +188,14 @@ json submit_job_input(const AwsConfig& c, const std::string& job_name, const Nod
        {{"numNodes", nodes},
         {"nodePropertyOverrides",
          json::array({{{"targetNodes", "0:"},
-                       {"containerOverrides", {{"environment", env}, {"instanceType", instance_type}}}}})}}},
+                       {"containerOverrides",
+                        {{"environment", env},
+                         {"instanceType", instance_type},
+                         // The whole instance: the agent runs a rank per core, and a container limited to the
+                         // job definition's few GiB would have them OOM-killed.
+                         {"resourceRequirements",
+                          json::array({{{"type", "VCPU"}, {"value", std::to_string(shape.vcpus)}},
+                                       {{"type", "MEMORY"}, {"value", std::to_string(shape.job_memory_mib())}}})}}}}})}}},
       // Retry what the infrastructure broke (an instance lost, a container that never started); a job that
       // ran and failed — bad input, no convergence, a crash — fails at once.
       {"retryStrategy",
@@ -198,6 +232,12 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
   }
   JobGuard guard(db, out.job_id);
   try {
+    guard.step("sizing the nodes");
+    const InstanceShape shape = describe_instance(api, type);
+    if (o.nodes * shape.vcpus > c.max_vcpus)  // Batch would leave the job RUNNABLE forever
+      throw UsageError(fmt::format("--nodes {} × {} vCPUs ({}) = {} vCPUs, more than the compute environment's "
+                                   "max_vcpus {} ({}): fewer nodes, or raise max_vcpus and run `qecloud infra up`",
+                                   o.nodes, shape.vcpus, type, o.nodes * shape.vcpus, c.max_vcpus, c.source));
     out.estimate = cost_line(type, o.nodes, o.time_limit_s / 3600.0, c.prices);
     // 2. The input bundle where the main agent looks for it.
     guard.step("uploading the input");
@@ -211,14 +251,12 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
     contract.store_job = job.location.key();
     contract.input = job.bundle.input_rel;
     contract.store_region = c.region;
-    // Not in SubmitJob's environment: DescribeJobs shows that to anyone allowed to describe jobs (AWS Batch
-    // API Reference, DescribeJobs: nodeProperties, containerOverrides.environment). The nodes read it from
-    // the job's prefix, which only the job role may read.
-    contract.secret_in_store = true;
+    // Not in SubmitJob's environment (see submit_job_input): the nodes read it from the job's prefix, which
+    // only the job role may read.
     put_secret(*job.store, job.location, contract.secret);
     const json ans = api.must({"batch", "SubmitJob",
                                submit_job_input(c, batch_job_name(job.record.name, out.job_id), contract,
-                                                o.nodes, type, o.time_limit_s)});
+                                                o.nodes, shape, o.time_limit_s)});
     out.remote_id = ans.value("jobId", "");
     if (out.remote_id.empty()) throw Error("AWS Batch SubmitJob answered without a jobId");
     db.set_remote(out.job_id, remote_record(api, c, ans, o.nodes, type, o.time_limit_s));
@@ -238,12 +276,18 @@ JobStatus refresh(aws::Api& api, JobDb& db, const JobRecord& job, BatchState& s)
   const json& r = remote_of(job);
   const std::string id = r["batch_job_id"];
   const int nodes = r.value("nodes", 0);
-  json ids = json::array({id});
+  std::vector<std::string> ids = {id};
   for (int i = 0; i < nodes; ++i) ids.push_back(fmt::format("{}#{}", id, i));
-  const json ans = api.must({"batch", "DescribeJobs", {{"jobs", ids}}});
+  json described = json::array();
+  for (std::size_t at = 0; at < ids.size(); at += kDescribeJobsLimit) {  // a 1,000-node job: 11 calls
+    json batch = json::array();
+    for (std::size_t k = at; k < std::min(ids.size(), at + kDescribeJobsLimit); ++k) batch.push_back(ids[k]);
+    for (const auto& d : api.must({"batch", "DescribeJobs", {{"jobs", batch}}}).value("jobs", json::array()))
+      described.push_back(d);
+  }
   s = BatchState{};
   bool found = false;
-  for (const auto& d : ans.value("jobs", json::array())) {
+  for (const auto& d : described) {
     const std::string jid = d.value("jobId", "");
     if (jid == id) {
       found = true;

@@ -23,9 +23,25 @@ namespace qecloud::backends::awsbatch {
 Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const RunObserver& obs,
                  const Notes& notes);
 
-// The SubmitJob input (exposed for the model checks in the unit tests): the contract goes to every node.
+// What one node is, from EC2's own description of its instance type (DescribeInstanceTypes), never a table.
+struct InstanceShape {
+  std::string type;
+  int vcpus = 0;        // VCpuInfo.DefaultVCpus: what the compute environment's maxvCpus counts
+  int cores = 0;        // VCpuInfo.DefaultCores: one MPI rank each
+  int memory_mib = 0;   // MemoryInfo.SizeInMiB: installed
+  // What a job may ask of the node: the installed memory less the 5 % AWS recommends keeping for the ECS agent
+  // and the system (AWS Batch User Guide, "Reserve system memory"; a job asking for more cannot be placed —
+  // "Compute resource memory management").
+  int job_memory_mib() const { return memory_mib * 95 / 100; }
+};
+InstanceShape describe_instance(aws::Api& api, const std::string& type);
+
+// The SubmitJob input (exposed for the model checks in the unit tests): the contract goes to every node, and
+// each node's container asks for its whole instance (vCPUs and memory).
 nlohmann::json submit_job_input(const AwsConfig& c, const std::string& job_name, const NodeContract& contract,
-                                int nodes, const std::string& instance_type, int timeout_s);
+                                int nodes, const InstanceShape& shape, int timeout_s);
+// AWS Batch's DescribeJobs takes at most this many job ids per call (API Reference, DescribeJobs: jobs).
+inline constexpr std::size_t kDescribeJobsLimit = 100;
 
 struct NodeState {
   int index = 0;

@@ -28,7 +28,7 @@ def check(name, ok, detail=""):
         failures.append(name)
 
 
-def write_config(dir, h, subnet=None, region=None):
+def write_config(dir, h, subnet=None, region=None, max_vcpus=64):
     with open(os.path.join(dir, "qecloud.toml"), "w") as f:
         f.write(f"""[aws]
 region = "{region or h.region}"
@@ -38,7 +38,7 @@ name = "qecloud"
 subnets = ["{subnet or h.subnet}"]
 security_groups = ["{h.security_group}"]
 instance_types = ["c5n.large"]
-max_vcpus = 64
+max_vcpus = {max_vcpus}
 image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/qecloud:1"
 """)
 
@@ -142,6 +142,33 @@ def main():
         write_config(cwd, h)
         check("cancel: FAILED with the reason", r.returncode == 0 and s.get("batch_status") == "FAILED"
               and "user changed their mind" in s.get("status_reason", ""), json.dumps(s)[:800] + r.stderr)
+
+        # Sizing from the instance itself: each node asks for the whole c5n.large (2 vCPUs, 5376 MiB installed,
+        # 95 % of it for the job), and a job larger than the compute environment is refused before SubmitJob.
+        over = h.node_overrides.get(sub.get("batch_job_id"), {}).get("nodeOverrides") or {}
+        asked = (over.get("nodePropertyOverrides") or [{}])[0].get("containerOverrides", {}).get("resourceRequirements")
+        check("each node asks for its whole instance", sorted((r["type"], r["value"]) for r in asked or [])
+              == [("MEMORY", "5107"), ("VCPU", "2")], asked)
+        text = json.dumps(over)
+        check("the secret is not in the job's description", "QECLOUD_JOB_SECRET" not in text
+              and not re.search(r"\b[0-9a-f]{48}\b", text + json.dumps(h.client("batch").describe_jobs(
+                  jobs=[sub.get("batch_job_id")])["jobs"], default=str)), text[:600])
+        before = len(h.requests)
+        r = q("submit", SILICON, "--backend", "awsbatch", "--nodes", "40")
+        check("40 nodes x 2 vCPUs > max_vcpus 64: refused, no SubmitJob", r.returncode == 2 and "80 vCPUs" in r.stderr
+              and "max_vcpus 64" in r.stderr and "SubmitJob" not in h.requests[before:], r.stderr)
+
+        # A job of 120 nodes waits RUNNABLE (no capacity here); its status asks about 121 jobs, 100 at a time.
+        write_config(cwd, h, max_vcpus=1024)
+        r = q("submit", SILICON, "--backend", "awsbatch", "--nodes", "120", "--json")
+        big = json.loads(r.stdout).get("job_id", "") if r.returncode == 0 else ""
+        s = status(big)
+        check("status of a 120-node job (DescribeJobs in batches of 100)", s.get("batch_status") in
+              ("SUBMITTED", "PENDING", "RUNNABLE") and h.refused_describes == 0, f"{json.dumps(s)[:500]} refused="
+              f"{h.refused_describes}")
+        q("cancel", big)
+        wait_final(big, 60)
+        write_config(cwd, h)
 
         # A bad credential: a clear error, no secret printed.
         wrong = dict(env, AWS_SECRET_ACCESS_KEY="not-the-secret-0123456789")

@@ -23,6 +23,13 @@ Where moto is more permissive than AWS, the harness enforces AWS's documented ru
     "Virtual hosting of buckets" / regional endpoints). The harness gives nobody AWS_REGION: on ECS-on-EC2
     a container is not given one (ECS Developer Guide, "Task definition parameters": environment; agents
     before 2026), and qecloud must take its region from qecloud.toml and the job's record.
+  - DescribeJobs takes at most 100 job ids (AWS Batch API Reference, DescribeJobs: "A list of up to 100 job
+    IDs"); more is a ClientException.
+  - A job is placed only where it fits: a node container asking for more memory than its instance type has
+    available, or more vCPUs in all than the compute environment's maxvCpus, stays RUNNABLE (AWS Batch User
+    Guide, "Compute resource memory management"; "Jobs stuck in RUNNABLE status"), with the reason AWS gives
+    (MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT). Jobs of more nodes than this machine can rehearse also wait
+    RUNNABLE, for capacity (CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY).
 """
 import datetime
 import json
@@ -74,6 +81,8 @@ class BatchHarness:
         self.faults = []        # e.g. ["link-down:1:2"], passed to rehearse-nodes for the next jobs
         self.requests = []      # every operation moto received, in order (for "no create call" checks)
         self.node_overrides = {}
+        self.refused_describes = 0  # DescribeJobs calls refused for asking about more than 100 jobs
+        self.max_run_nodes = 8      # larger jobs wait RUNNABLE for capacity, as on an account with no room
         self.work = tempfile.mkdtemp(prefix="qecloud-batch-", dir="/tmp")
         self._procs = set()
         self._lock = threading.Lock()
@@ -134,6 +143,18 @@ class BatchHarness:
                 if refusal:
                     start_response("400 Bad Request", [("Content-Type", "application/xml")])
                     return [refusal.encode()]
+                if environ.get("PATH_INFO") == "/v1/describejobs":
+                    try:
+                        asked = len(json.loads(body or b"{}").get("jobs", []))
+                    except ValueError:
+                        asked = 0
+                    if asked > 100:
+                        with self._lock:
+                            self.refused_describes += 1
+                        start_response("400 Bad Request", [("Content-Type", "application/json"),
+                                                           ("x-amzn-ErrorType", "ClientException")])
+                        return [json.dumps({"__type": "ClientException",
+                                            "message": f"jobs: {asked} job IDs; at most 100 are allowed"}).encode()]
             return app(environ, start_response)
         return wrapped
 
@@ -241,6 +262,29 @@ class BatchHarness:
                             config=Config(retries={"max_attempts": 1}))
 
     # -- the execution plane ---------------------------------------------------------------------------------
+    def _unplaceable(self, job, per_node):
+        """Why AWS Batch could not place the job, or None: the reason it gives in statusReason."""
+        ec2 = self.client("ec2")
+        max_vcpus = sum(int((ce.compute_resources or {}).get("maxvCpus", 0)) for ce in job.job_queue.environments)
+        total = 0
+        for c in per_node:
+            req = {r["type"]: int(r["value"]) for r in c.get("resourceRequirements", [])}
+            itype = c.get("instanceType")
+            if itype:
+                t = ec2.describe_instance_types(InstanceTypes=[itype])["InstanceTypes"][0]
+                # What the ECS agent registers: installed memory less kernel and platform overhead (AWS's own
+                # example: an m4.large's 8192 MiB registers as 7985 MiB, 97.5 %).
+                if req.get("MEMORY", 0) > t["MemoryInfo"]["SizeInMiB"] * 0.975:
+                    return ("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job resource requirement "
+                            "(vCPU/memory/GPU) is higher than that can be met by the CE(s) attached to the job queue.")
+            total += req.get("VCPU", c.get("vcpus", 1))
+        if max_vcpus and total > max_vcpus:
+            return ("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job resource requirement "
+                    "(vCPU/memory/GPU) is higher than that can be met by the CE(s) attached to the job queue.")
+        if len(per_node) > self.max_run_nodes:
+            return "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested."
+        return None
+
     def _run_job(self, job):
         deadline = time.time() + 10
         while job.job_id not in self.node_overrides and time.time() < deadline:
@@ -249,6 +293,14 @@ class BatchHarness:
         props = job.job_definition.node_properties
         nodes = int(overrides.get("numNodes", props["numNodes"]))
         per_node = [self._container_for(props, overrides, i, nodes) for i in range(nodes)]
+        why = self._unplaceable(job, per_node)
+        if why:  # RUNNABLE until someone cancels it
+            job.status = "RUNNABLE"
+            job.job_stopped_reason = why  # moto shows it as statusReason
+            while not job.stop:
+                time.sleep(0.3)
+            job._mark_stopped(success=False)
+            return
         main = per_node[0]
         options = (main.get("logConfiguration") or {}).get("options") or {}
         group = options.get("awslogs-group", "/aws/batch/job")
@@ -371,7 +423,7 @@ class BatchHarness:
                 env = {e["name"]: e["value"] for e in container.get("environment", [])}
                 env.update({e["name"]: e["value"] for e in co["environment"]})
                 container["environment"] = [{"name": k, "value": v} for k, v in env.items()]
-            for k in ("command", "instanceType", "vcpus", "memory"):
+            for k in ("command", "instanceType", "vcpus", "memory", "resourceRequirements"):
                 if k in co:
                     container[k] = co[k]
         return container
