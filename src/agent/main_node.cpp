@@ -118,6 +118,7 @@ bool gather(MainRun& m, RendezvousServer& rv, const std::string& address, Clock:
     for (int i : missing) list += (list.empty() ? "" : ", ") + std::to_string(i);
     m.report.message = fmt::format("node{} {} did not join within {} s", missing.size() > 1 ? "s" : "", list,
                                    m.c.join_timeout_s);
+    m.report.exit_code = kExitNodeLost;
     m.tee(m.report.message);
     return false;
   }

@@ -46,6 +46,8 @@ int cmd_rehearse_nodes(std::vector<std::string> args) {
     l.log_dir = spec.at("log_dir").get<std::string>();
     l.forward_ports = spec.value("forward_ports", std::vector<int>{});
     l.ecs_network = spec.value("ecs_network", false);
+    const nlohmann::json delays = spec.value("start_delays", nlohmann::json::object());
+    for (const auto& [node, delay] : delays.items()) l.start_delays[std::stoi(node)] = delay.get<double>();
     for (const auto& f : spec.value("forwards", nlohmann::json::array()))
       l.forwards.push_back({f.at("inside_address").get<std::string>(), f.at("inside_port").get<int>(),
                             f.at("host_port").get<int>()});

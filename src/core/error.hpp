@@ -15,6 +15,9 @@ enum ExitCode : int {
   kExitNotConverged = 4,
   kExitStopped = 5,  // stopped by signal or by the user; restart data kept
   kExitCrashed = 6,  // pw.x or MPI died
+  // The infrastructure, not the job: a node was lost or never joined. Worth another attempt (sysexits'
+  // EX_TEMPFAIL); AWS Batch's retry strategy retries on it.
+  kExitNodeLost = 75,
 };
 
 class Error : public std::runtime_error {

@@ -90,7 +90,7 @@ void remove_exit_file(const std::string& path, const PwRunEvents& ev, bool stale
 
 Outcome decide(const PwRunResult& r) {
   Outcome oc = classify_outcome(r.results, r.status, r.killed);
-  if (r.lost) return {JobState::kFailed, kExitCrashed, *r.lost};
+  if (r.lost) return {JobState::kFailed, kExitNodeLost, *r.lost};
   if (r.stop_signal && oc.state == JobState::kFailed)
     return {JobState::kStopped, kExitStopped, "stopped by signal"};
   return oc;

@@ -196,11 +196,14 @@ json submit_job_input(const AwsConfig& c, const std::string& job_name, const Nod
                          {"resourceRequirements",
                           json::array({{{"type", "VCPU"}, {"value", std::to_string(shape.vcpus)}},
                                        {{"type", "MEMORY"}, {"value", std::to_string(shape.job_memory_mib())}}})}}}}})}}},
-      // Retry what the infrastructure broke (an instance lost, a container that never started); a job that
-      // ran and failed — bad input, no convergence, a crash — fails at once.
+      // Retry what the infrastructure broke (an instance lost, a container that never started, a node lost
+      // or never joined: the main's kExitNodeLost — for a multi-node job only the main node's exit starts a
+      // new attempt, AWS Batch User Guide, "Multi-node parallel jobs"); a job that ran and failed — bad input,
+      // no convergence, a crash — fails at once.
       {"retryStrategy",
        {{"attempts", 3},
         {"evaluateOnExit", json::array({{{"onStatusReason", "Host EC2*"}, {"action", "RETRY"}},
+                                        {{"onExitCode", std::to_string(kExitNodeLost)}, {"action", "RETRY"}},
                                         {{"onReason", "CannotPullContainerError*"}, {"action", "RETRY"}},
                                         {{"onReason", "CannotStartContainerError*"}, {"action", "RETRY"}},
                                         {{"onReason", "*"}, {"action", "EXIT"}}})}}},
@@ -251,6 +254,9 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
     contract.store_job = job.location.key();
     contract.input = job.bundle.input_rel;
     contract.store_region = c.region;
+    // Batch starts the children only once the main is RUNNING, and each still pulls the image and attaches
+    // its network interface: AWS's own multi-node sample waits 600 s for them.
+    contract.join_timeout_s = kBatchJoinTimeout;
     // Not in SubmitJob's environment (see submit_job_input): the nodes read it from the job's prefix, which
     // only the job role may read.
     put_secret(*job.store, job.location, contract.secret);

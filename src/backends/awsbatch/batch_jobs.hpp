@@ -42,6 +42,8 @@ nlohmann::json submit_job_input(const AwsConfig& c, const std::string& job_name,
                                 int nodes, const InstanceShape& shape, int timeout_s);
 // AWS Batch's DescribeJobs takes at most this many job ids per call (API Reference, DescribeJobs: jobs).
 inline constexpr std::size_t kDescribeJobsLimit = 100;
+// How long a Batch job's main waits for its children (s): they start after it and pull the image first.
+inline constexpr int kBatchJoinTimeout = 600;
 
 struct NodeState {
   int index = 0;

@@ -54,31 +54,43 @@ void note(const NodeLaunch& l, const std::string& s) {
   if (l.on_note) l.on_note(s);
 }
 
-// Every node's agent, with AWS Batch's per-node variables over the job's environment.
-std::vector<pid_t> start_nodes(const NodeLaunch& l, NetnsCluster& cluster) {
-  std::vector<pid_t> pids(static_cast<std::size_t>(l.nodes), -1);
-  for (int i = 0; i < l.nodes; ++i) {
-    if (has_fault(l, ClusterFault::Kind::kNoStart, i)) {
-      note(l, fmt::format("fault injected: node {} never starts", i));
-      continue;
-    }
-    std::map<std::string, std::string> env = l.env;
-    if (auto it = l.node_env.find(i); it != l.node_env.end())
-      for (const auto& [k, v] : it->second) env[k] = v;
-    env["AWS_BATCH_JOB_ID"] = fmt::format("{}#{}", l.job_id, i);
-    env["AWS_BATCH_JOB_NODE_INDEX"] = std::to_string(i);
-    env["AWS_BATCH_JOB_NUM_NODES"] = std::to_string(l.nodes);
-    env["AWS_BATCH_JOB_MAIN_NODE_INDEX"] = std::to_string(0);  // (a literal trips g++ 12's -Wrestrict)
-    if (i > 0) env["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"] = cluster.address(0);
-    if (has_fault(l, ClusterFault::Kind::kWrongSecret, i)) env[node_var::kSecret] = random_hex(24);
-    std::vector<std::string> shared = l.shared;
-    shared.push_back(l.argv.front());
-    shared.push_back(l.log_dir);
-    pids[static_cast<std::size_t>(i)] =
-        cluster.start(i, l.argv, env, fmt::format("{}/node-{}.log", l.log_dir, i), shared);
-    if (l.on_event) l.on_event(i, "started", 0);
+// One node's agent, with AWS Batch's per-node variables over the job's environment; -1 when a fault says it
+// never starts.
+pid_t start_node(const NodeLaunch& l, NetnsCluster& cluster, int i) {
+  if (has_fault(l, ClusterFault::Kind::kNoStart, i)) {
+    note(l, fmt::format("fault injected: node {} never starts", i));
+    return -1;
   }
+  std::map<std::string, std::string> env = l.env;
+  if (auto it = l.node_env.find(i); it != l.node_env.end())
+    for (const auto& [k, v] : it->second) env[k] = v;
+  env["AWS_BATCH_JOB_ID"] = fmt::format("{}#{}", l.job_id, i);
+  env["AWS_BATCH_JOB_NODE_INDEX"] = std::to_string(i);
+  env["AWS_BATCH_JOB_NUM_NODES"] = std::to_string(l.nodes);
+  env["AWS_BATCH_JOB_MAIN_NODE_INDEX"] = std::to_string(0);  // (a literal trips g++ 12's -Wrestrict)
+  if (i > 0) env["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"] = cluster.address(0);
+  if (has_fault(l, ClusterFault::Kind::kWrongSecret, i)) env[node_var::kSecret] = random_hex(24);
+  std::vector<std::string> shared = l.shared;
+  shared.push_back(l.argv.front());
+  shared.push_back(l.log_dir);
+  const pid_t pid = cluster.start(i, l.argv, env, fmt::format("{}/node-{}.log", l.log_dir, i), shared);
+  if (l.on_event) l.on_event(i, "started", 0);
+  return pid;
+}
+
+// Every node without a start delay now; the others wait in `pids` as 0 for start_due().
+std::vector<pid_t> start_nodes(const NodeLaunch& l, NetnsCluster& cluster) {
+  std::vector<pid_t> pids(static_cast<std::size_t>(l.nodes), 0);
+  for (int i = 0; i < l.nodes; ++i)
+    if (!l.start_delays.count(i)) pids[static_cast<std::size_t>(i)] = start_node(l, cluster, i);
   return pids;
+}
+
+// Delayed nodes whose time has come.
+void start_due(const NodeLaunch& l, NetnsCluster& cluster, std::vector<pid_t>& pids, Clock::time_point began) {
+  for (const auto& [i, delay] : l.start_delays)
+    if (pids[static_cast<std::size_t>(i)] == 0 && Clock::now() - began >= std::chrono::duration<double>(delay))
+      pids[static_cast<std::size_t>(i)] = start_node(l, cluster, i);
 }
 
 // Timed faults, once the main has started mpirun.
@@ -97,7 +109,8 @@ class FaultClock {
       if (Clock::now() < *mpirun_started_ + std::chrono::duration<double>(f.after_s)) continue;
       fired_[k] = true;
       if (f.kind == ClusterFault::Kind::kKillAgent) {
-        ::kill(pids[static_cast<std::size_t>(f.node)], SIGKILL);
+        // (0 is a node not started yet: kill(0) would be this whole process group)
+        if (const pid_t p = pids[static_cast<std::size_t>(f.node)]; p > 0) ::kill(p, SIGKILL);
         note(l_, fmt::format("fault injected: node {}'s agent killed", f.node));
       } else {
         cluster.set_link(f.node, false);
@@ -113,8 +126,8 @@ class FaultClock {
 };
 
 // Follows the main until it exits; its exit status is the job's. A stop signal is passed on to the main.
-int follow_main(const NodeLaunch& l, NetnsCluster& cluster, const std::vector<pid_t>& pids,
-                const StopSignals& signals) {
+int follow_main(const NodeLaunch& l, NetnsCluster& cluster, std::vector<pid_t>& pids, const StopSignals& signals) {
+  const auto began = Clock::now();
   LogFollower follow(fmt::format("{}/node-0.log", l.log_dir));
   FaultClock faults(l);
   auto on_line = [&](const std::string& line) {
@@ -131,6 +144,7 @@ int follow_main(const NodeLaunch& l, NetnsCluster& cluster, const std::vector<pi
       forwarded = true;
     }
     faults.fire_due(cluster, pids);
+    start_due(l, cluster, pids, began);
     if (l.on_tick) l.on_tick();
     std::this_thread::sleep_for(100ms);
   }
@@ -171,7 +185,7 @@ LaunchResult launch_nodes(const NodeLaunch& l) {
   NetnsCluster cluster(l.nodes, {.ecs_network = l.ecs_network});
   for (int port : l.forward_ports) cluster.forward_loopback(port);
   for (const auto& f : l.forwards) cluster.forward_into(f.inside_address, f.inside_port, f.host_port);
-  const std::vector<pid_t> pids = start_nodes(l, cluster);
+  std::vector<pid_t> pids = start_nodes(l, cluster);
   const int main_code = follow_main(l, cluster, pids, signals);
   reap_children(l, pids);
   return {main_code, signals.received()};

@@ -120,14 +120,30 @@ def main():
               f"{h.credential_requests} requests")
         write_config(cwd, h)
 
-        # A node's link goes down mid-run: the job fails with a reason naming it.
-        h.faults = ["link-down:1:1"]
+        # A child's link goes down in the first attempt, and the children start seconds after the main (as
+        # Batch starts them once the main runs): the main exits "node lost" (75), the retry strategy retries
+        # it — only a main node's exit starts a new attempt — and the second attempt succeeds.
+        h.first_attempt_faults = ["link-down:1:1"]
+        h.child_delays = {1: 2.0, 2: 3.0}
+        r = q("submit", SILICON, "--backend", "awsbatch", "--nodes", "3", "--json")
+        retried = json.loads(r.stdout).get("job_id", "") if r.returncode == 0 else ""
+        s = wait_final(retried, 240)
+        h.first_attempt_faults, h.child_delays = [], {}
+        bj = json.loads(r.stdout).get("batch_job_id") if r.returncode == 0 else None
+        check("a lost child starts a second attempt, which succeeds", s.get("batch_status") == "SUCCEEDED"
+              and [x for x in h.retries if x[0] == bj] == [(bj, 1, 75)]
+              and abs((s.get("total_energy_ry") or 0) - ENERGY) < 1e-8, f"{json.dumps(s)[:600]} {h.retries}")
+
+        # A node that dies in every attempt: each attempt ends "node lost", and the job fails naming the node.
+        h.faults = ["kill-agent:1:1"]
         r = q("submit", SILICON, "--backend", "awsbatch", "--nodes", "3", "--json")
         lost = json.loads(r.stdout).get("job_id", "") if r.returncode == 0 else ""
-        s = wait_final(lost, 180)
+        s = wait_final(lost, 240)
         h.faults = []
-        check("node lost: FAILED with a reason", s.get("batch_status") == "FAILED" and s.get("status_reason")
-              and "node 1" in s.get("message", ""), json.dumps(s)[:800])
+        lost_bj = json.loads(r.stdout).get("batch_job_id") if r.returncode == 0 else None
+        check("node lost in every attempt: FAILED with a reason, after 3 attempts",
+              s.get("batch_status") == "FAILED" and s.get("status_reason") and "node 1" in s.get("message", "")
+              and len([x for x in h.retries if x[0] == lost_bj]) == 2, json.dumps(s)[:800])
 
         # cancel while running
         r = q("submit", SILICON, "--backend", "awsbatch", "--nodes", "3", "--json")

@@ -83,6 +83,9 @@ class BatchHarness:
         self.node_overrides = {}
         self.refused_describes = 0  # DescribeJobs calls refused for asking about more than 100 jobs
         self.max_run_nodes = 8      # larger jobs wait RUNNABLE for capacity, as on an account with no room
+        self.first_attempt_faults = []  # faults for a job's first attempt only (its retry runs clean)
+        self.child_delays = {}          # node → seconds: Batch starts the children after the main
+        self.retries = []               # (job id, attempt, main node's exit code) of every retry
         self.work = tempfile.mkdtemp(prefix="qecloud-batch-", dir="/tmp")
         self._procs = set()
         self._lock = threading.Lock()
@@ -306,6 +309,42 @@ class BatchHarness:
         group = options.get("awslogs-group", "/aws/batch/job")
         prefix = options.get("awslogs-stream-prefix", job.job_definition.name)
 
+        strategy = (self.node_overrides.get(job.job_id) or {}).get("retryStrategy") or {}
+        attempts = max(1, int(strategy.get("attempts", 1)))
+        for attempt in range(1, attempts + 1):
+            faults = list(self.faults) + (list(self.first_attempt_faults) if attempt == 1 else [])
+            main_code = self._run_attempt(job, per_node, nodes, group, prefix, faults)
+            if job.stop or main_code == 0:
+                break
+            # Only the main node's exit starts a new attempt of a multi-node job (AWS Batch User Guide,
+            # "Multi-node parallel jobs"); evaluateOnExit decides whether it does (API Reference, RetryStrategy).
+            action = self._evaluate_on_exit(strategy, main_code, "Essential container in task exited",
+                                            job.job_stopped_reason or "")
+            if action != "RETRY" or attempt == attempts:
+                break
+            with self._lock:
+                self.retries.append((job.job_id, attempt, main_code))
+        job.exit_code = main_code
+        if not job.stop and main_code != 0:
+            job.job_stopped_reason = "Essential container in task exited"
+        job._mark_stopped(success=main_code == 0 and not job.stop)
+
+    @staticmethod
+    def _evaluate_on_exit(strategy, exit_code, reason, status_reason):
+        """AWS's rule: the first evaluateOnExit entry whose every given pattern matches (a trailing * is a
+        prefix match) says RETRY or EXIT; when none matches, the job is retried (API Reference,
+        EvaluateOnExit)."""
+        import fnmatch
+        for rule in strategy.get("evaluateOnExit") or []:
+            pairs = [(rule.get("onExitCode"), str(exit_code)), (rule.get("onReason"), reason),
+                     (rule.get("onStatusReason"), status_reason)]
+            if all(p is None or fnmatch.fnmatchcase(v, p) for p, v in pairs):
+                return rule.get("action", "").upper()
+        return "RETRY"
+
+    def _run_attempt(self, job, per_node, nodes, group, prefix, faults):
+        """One attempt: node jobs, the nodes on netns hosts, their logs; returns the main node's exit code."""
+        main = per_node[0]
         now = datetime.datetime.now
         job.status = "RUNNABLE"
         time.sleep(0.2)
@@ -346,7 +385,7 @@ class BatchHarness:
                 "node_environment": node_env, "log_dir": work, "forward_ports": [self.port],
                 "ecs_network": True,
                 "forwards": [{"inside_address": "169.254.170.2", "inside_port": 80, "host_port": self._creds_port}],
-                "faults": list(self.faults)}
+                "faults": faults, "start_delays": {str(k): v for k, v in self.child_delays.items()}}
         spec_path = os.path.join(work, "spec.json")
         with open(spec_path, "w") as f:
             json.dump(spec, f)
@@ -397,10 +436,9 @@ class BatchHarness:
             if code != 0:
                 nj.job_stopped_reason = "Essential container in task exited"
             nj._mark_stopped(success=code == 0)
-        job.exit_code = main_code
-        if not job.stop and main_code != 0:
-            job.job_stopped_reason = "Essential container in task exited"
-        job._mark_stopped(success=main_code == 0 and not job.stop)
+        job._stop_attempt()
+        return main_code
+
 
     @staticmethod
     def _container_for(props, overrides, index, nodes):
