@@ -277,3 +277,19 @@ TEST(Rendezvous, ClosedConnectionIsLostAtOnce) {
   ASSERT_TRUE(lost);
   EXPECT_NE(lost->find("closed the connection"), std::string::npos);
 }
+
+TEST(Rendezvous, AChildThatLeavesBeforeEveryoneJoinedIsWaitedForAgain) {
+  Rig rig(3);
+  RendezvousServer rv(rig.node, rig.settings, rig.logger());
+  {
+    auto c1 = join(rv.port(), 1);
+    EXPECT_EQ(next_non_ping(c1, 2000), FrameType::kWelcome);
+  }  // node 1's agent restarts before node 2 has joined
+  auto c2 = join(rv.port(), 2);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(rv.wait_for_children(std::chrono::steady_clock::now() + 500ms), std::vector<int>{1});
+  EXPECT_FALSE(rv.lost());  // not lost: mpirun has not started without it
+  auto again = join(rv.port(), 1);
+  EXPECT_TRUE(rv.wait_for_children(std::chrono::steady_clock::now() + 5s).empty());
+  for (const auto& p : rv.peers()) EXPECT_EQ(p.address, "127.0.0.1");  // where the connection came from
+}
