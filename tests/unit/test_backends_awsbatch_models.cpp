@@ -72,9 +72,19 @@ class RecordingApi : public aws::Api {
     if (op == "DescribePlacementGroups")
       return exists_ ? json{{"placementGroupSet", json::array({{{"groupName", "qecloud-mpi"}}})}}
                      : json::object();
+    if (op == "CreateComputeEnvironment") ce_created_ = true;
+    if (op == "DescribeComputeEnvironments" && !exists_) {
+      // up: nothing, then (once made) CREATING for one read, then VALID — as AWS takes its time
+      if (!ce_created_) return json{{"computeEnvironments", json::array()}};
+      return json{
+          {"computeEnvironments", json::array({{{"computeEnvironmentArn", "arn:ce"},
+                                                {"status", new_ce_reads_++ == 0 ? "CREATING" : "VALID"},
+                                                {"state", "ENABLED"},
+                                                {"computeResources", {{"maxvCpus", 64}}}}})}};
+    }
     if (op == "DescribeComputeEnvironments") {
       // down: ENABLED at first, then DISABLED, then gone
-      if (!exists_ || ce_reads_ >= 2) return json{{"computeEnvironments", json::array()}};
+      if (ce_reads_ >= 2) return json{{"computeEnvironments", json::array()}};
       return json{{"computeEnvironments", json::array({{{"computeEnvironmentArn", "arn:ce"},
                                                         {"status", "VALID"},
                                                         {"state", ce_reads_++ == 0 ? "ENABLED" : "DISABLED"},
@@ -108,6 +118,8 @@ class RecordingApi : public aws::Api {
   std::string region() const override { return "eu-west-1"; }
 
  private:
+  bool ce_created_ = false;
+  int new_ce_reads_ = 0;
   bool exists_;
   int ce_reads_ = 0, q_reads_ = 0;
 };
@@ -163,17 +175,19 @@ std::set<std::string> operations(const std::vector<aws::ApiCall>& calls) {
 }
 
 TEST(AwsBatchModels, InfraUpOnAnEmptyAccount) {
+  ::setenv("QECLOUD_AWS_POLL_SECONDS", "0.01", 1);
   RecordingApi api(false);
   awsbatch::infra_up(api, config(), {});
   expect_all_valid(api.calls);
   for (const char* op :
        {"CreateBucket", "PutPublicAccessBlock", "CreateLogGroup", "CreateRole", "AttachRolePolicy",
         "CreateInstanceProfile", "AddRoleToInstanceProfile", "PutRolePolicy", "CreatePlacementGroup",
-        "CreateComputeEnvironment", "CreateJobQueue", "RegisterJobDefinition"})
+        "CreateComputeEnvironment", "CreateJobQueue", "RegisterJobDefinition", "CreateServiceLinkedRole"})
     EXPECT_TRUE(operations(api.calls).count(op)) << op;
 }
 
 TEST(AwsBatchModels, InfraDownAndStatusWhenEverythingExists) {
+  ::setenv("QECLOUD_AWS_POLL_SECONDS", "0.01", 1);
   RecordingApi api(true);
   awsbatch::infra_down(api, config(), {}, {});
   expect_all_valid(api.calls);

@@ -151,8 +151,9 @@ const json& remote_of(const JobRecord& job) {
 
 InstanceShape describe_instance(aws::Api& api, const std::string& type) {
   const json ans = api.must({"ec2", "DescribeInstanceTypes", {{"InstanceTypes", json::array({type})}}});
-  const json types = ans.contains("instanceTypeSet") && ans["instanceTypeSet"].is_array() ? ans["instanceTypeSet"]
-                                                                                          : json::array();
+  const json types = ans.contains("instanceTypeSet") && ans["instanceTypeSet"].is_array()
+                         ? ans["instanceTypeSet"]
+                         : json::array();
   auto number = [](const json& j, const char* key) {
     if (!j.is_object() || !j.contains(key)) return 0;
     return j[key].is_string() ? std::atoi(j[key].get<std::string>().c_str()) : j[key].get<int>();
@@ -171,8 +172,8 @@ InstanceShape describe_instance(aws::Api& api, const std::string& type) {
                           api.region()));
 }
 
-json submit_job_input(const AwsConfig& c, const std::string& job_name, const NodeContract& contract, int nodes,
-                      const InstanceShape& shape, int timeout_s) {
+json submit_job_input(const AwsConfig& c, const std::string& job_name, const NodeContract& contract,
+                      int nodes, const InstanceShape& shape, int timeout_s) {
   const std::string& instance_type = shape.type;
   // Never the secret itself: DescribeJobs shows a job's environment to anyone allowed to describe jobs (AWS
   // Batch API Reference, DescribeJobs: nodeProperties, containerOverrides.environment).
@@ -195,11 +196,12 @@ json submit_job_input(const AwsConfig& c, const std::string& job_name, const Nod
                          // job definition's few GiB would have them OOM-killed.
                          {"resourceRequirements",
                           json::array({{{"type", "VCPU"}, {"value", std::to_string(shape.vcpus)}},
-                                       {{"type", "MEMORY"}, {"value", std::to_string(shape.job_memory_mib())}}})}}}}})}}},
+                                       {{"type", "MEMORY"},
+                                        {"value", std::to_string(shape.job_memory_mib())}}})}}}}})}}},
       // Retry what the infrastructure broke (an instance lost, a container that never started, a node lost
       // or never joined: the main's kExitNodeLost — for a multi-node job only the main node's exit starts a
-      // new attempt, AWS Batch User Guide, "Multi-node parallel jobs"); a job that ran and failed — bad input,
-      // no convergence, a crash — fails at once.
+      // new attempt, AWS Batch User Guide, "Multi-node parallel jobs"); a job that ran and failed — bad
+      // input, no convergence, a crash — fails at once.
       {"retryStrategy",
        {{"attempts", 3},
         {"evaluateOnExit", json::array({{{"onStatusReason", "Host EC2*"}, {"action", "RETRY"}},
@@ -238,9 +240,10 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
     guard.step("sizing the nodes");
     const InstanceShape shape = describe_instance(api, type);
     if (o.nodes * shape.vcpus > c.max_vcpus)  // Batch would leave the job RUNNABLE forever
-      throw UsageError(fmt::format("--nodes {} × {} vCPUs ({}) = {} vCPUs, more than the compute environment's "
-                                   "max_vcpus {} ({}): fewer nodes, or raise max_vcpus and run `qecloud infra up`",
-                                   o.nodes, shape.vcpus, type, o.nodes * shape.vcpus, c.max_vcpus, c.source));
+      throw UsageError(
+          fmt::format("--nodes {} × {} vCPUs ({}) = {} vCPUs, more than the compute environment's "
+                      "max_vcpus {} ({}): fewer nodes, or raise max_vcpus and run `qecloud infra up`",
+                      o.nodes, shape.vcpus, type, o.nodes * shape.vcpus, c.max_vcpus, c.source));
     out.estimate = cost_line(type, o.nodes, o.time_limit_s / 3600.0, c.prices);
     // 2. The input bundle where the main agent looks for it.
     guard.step("uploading the input");

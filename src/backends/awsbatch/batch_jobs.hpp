@@ -26,12 +26,12 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
 // What one node is, from EC2's own description of its instance type (DescribeInstanceTypes), never a table.
 struct InstanceShape {
   std::string type;
-  int vcpus = 0;        // VCpuInfo.DefaultVCpus: what the compute environment's maxvCpus counts
-  int cores = 0;        // VCpuInfo.DefaultCores: one MPI rank each
-  int memory_mib = 0;   // MemoryInfo.SizeInMiB: installed
-  // What a job may ask of the node: the installed memory less the 5 % AWS recommends keeping for the ECS agent
-  // and the system (AWS Batch User Guide, "Reserve system memory"; a job asking for more cannot be placed —
-  // "Compute resource memory management").
+  int vcpus = 0;       // VCpuInfo.DefaultVCpus: what the compute environment's maxvCpus counts
+  int cores = 0;       // VCpuInfo.DefaultCores: one MPI rank each
+  int memory_mib = 0;  // MemoryInfo.SizeInMiB: installed
+  // What a job may ask of the node: the installed memory less the 5 % AWS recommends keeping for the ECS
+  // agent and the system (AWS Batch User Guide, "Reserve system memory"; a job asking for more cannot be
+  // placed — "Compute resource memory management").
   int job_memory_mib() const { return memory_mib * 95 / 100; }
 };
 InstanceShape describe_instance(aws::Api& api, const std::string& type);

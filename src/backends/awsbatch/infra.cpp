@@ -1,5 +1,8 @@
 #include "backends/awsbatch/infra.hpp"
 
+#include "backends/awsbatch/calls.hpp"
+#include "backends/awsbatch/compute_environment.hpp"
+
 #include <chrono>
 #include <thread>
 
@@ -18,30 +21,14 @@ using aws::ApiCall;
 
 constexpr const char* kInstancePolicy =
     "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role";
-constexpr const char* kServicePolicy = "arn:aws:iam::aws:policy/service-role/AWSBatchServiceRole";
+// AWS Batch's service-linked role (AWS Batch User Guide, "Using service-linked roles for AWS Batch"): what a
+// compute environment made without a serviceRole uses.
+constexpr const char* kServiceLinkedRole = "AWSServiceRoleForBatch";
 constexpr const char* kJobPolicyName = "qecloud-job-store";
 
-std::string service_role(const AwsConfig& c) {
+// The custom service role older qecloud versions made; `down` still removes it where it exists.
+std::string legacy_service_role(const AwsConfig& c) {
   return c.name + "-batch-service";
-}
-
-// XML answers turn an empty list into "" (no <member> to tell); JSON ones may leave it out.
-json list_at(const json& j, const std::string& key) {
-  if (j.is_object() && j.contains(key) && j[key].is_array()) return j[key];
-  return json::array();
-}
-
-bool is_not_found(const aws::AwsError& e) {
-  return e.status == 404 || e.code == "NoSuchEntity" || e.code == "NotFound" || e.code == "NoSuchBucket" ||
-         e.code == "ResourceNotFoundException" || e.code == "InvalidPlacementGroup.Unknown";
-}
-
-// `call` when it answers; nullopt when the thing is not there; an error otherwise.
-std::optional<json> lookup(aws::Api& api, const ApiCall& call) {
-  auto r = api.call(call);
-  if (r) return std::move(*r);
-  if (is_not_found(r.error())) return std::nullopt;
-  return api.must(call);  // throws with the full message (credentials get their own)
 }
 
 json assume_role_policy(const std::string& service) {
@@ -88,6 +75,15 @@ class Up {
       if (g.value("logGroupName", "") == c_.log_group()) return add("log group", c_.log_group(), "exists");
     api_.must({"logs", "CreateLogGroup", {{"logGroupName", c_.log_group()}, {"tags", tags(c_)}}});
     add("log group", c_.log_group(), "created");
+  }
+
+  // AWS Batch's own service-linked role: made once per account (by Batch itself, or here when missing so a
+  // missing iam:CreateServiceLinkedRole permission shows now, naming the role), never deleted by `down`.
+  void service_linked_role() {
+    if (lookup(api_, {"iam", "GetRole", {{"RoleName", kServiceLinkedRole}}}))
+      return add("service-linked role", kServiceLinkedRole, "exists");
+    api_.must({"iam", "CreateServiceLinkedRole", {{"AWSServiceName", "batch.amazonaws.com"}}});
+    add("service-linked role", kServiceLinkedRole, "created");
   }
 
   // A role with its trust policy and managed policies; returns its ARN.
@@ -171,27 +167,7 @@ class Up {
     add("placement group", c_.placement_group(), "created");
   }
 
-  std::string compute_environment(const std::string& service_role_arn, const std::string& profile_arn) {
-    auto found = api_.must({"batch",
-                            "DescribeComputeEnvironments",
-                            {{"computeEnvironments", json::array({c_.compute_environment()})}}});
-    for (const auto& ce : list_at(found, "computeEnvironments")) {
-      const std::string status = ce.value("status", "");
-      if (status == "DELETING" || status == "DELETED") continue;
-      const std::string arn = ce.value("computeEnvironmentArn", "");
-      const json& cr = ce.contains("computeResources") ? ce["computeResources"] : json::object();
-      json update = {{"computeEnvironment", c_.compute_environment()}};
-      if (ce.value("state", "") != "ENABLED") update["state"] = "ENABLED";
-      if (cr.value("maxvCpus", c_.max_vcpus) != c_.max_vcpus)
-        update["computeResources"] = {{"maxvCpus", c_.max_vcpus}};
-      if (update.size() > 1) {
-        api_.must({"batch", "UpdateComputeEnvironment", update});
-        add("compute environment", c_.compute_environment(), "updated", arn);
-      } else {
-        add("compute environment", c_.compute_environment(), "exists", arn);
-      }
-      return arn;
-    }
+  std::string compute_environment(const std::string& profile_arn) {
     json resources = {{"type", "EC2"},
                       {"allocationStrategy", "BEST_FIT_PROGRESSIVE"},
                       {"minvCpus", 0},
@@ -204,17 +180,9 @@ class Up {
                       {"placementGroup", c_.placement_group()},
                       {"ec2Configuration", json::array({{{"imageType", "ECS_AL2"}}})},
                       {"tags", {{"Name", c_.name + "-node"}, {"qecloud", c_.name}}}};
-    auto made = api_.must({"batch",
-                           "CreateComputeEnvironment",
-                           {{"computeEnvironmentName", c_.compute_environment()},
-                            {"type", "MANAGED"},
-                            {"state", "ENABLED"},
-                            {"computeResources", resources},
-                            {"serviceRole", service_role_arn},
-                            {"tags", tags(c_)}}});
-    const std::string arn = made.value("computeEnvironmentArn", "");
-    add("compute environment", c_.compute_environment(), "created", arn);
-    return arn;
+    const auto r = ensure_compute_environment(api_, c_, resources, notes_);
+    add("compute environment", c_.compute_environment(), r.state, r.detail.empty() ? r.arn : r.detail);
+    return r.arn;
   }
 
   void job_queue(const std::string& ce_arn) {
@@ -276,29 +244,6 @@ class Up {
 };
 
 // Polls `done` (first at once, then every few seconds) until it holds or the timeout passes.
-void wait_for(const std::string& what, int timeout_s, const Notes& notes, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  auto pause = std::chrono::milliseconds(200);
-  bool told = false;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      throw Error(fmt::format("timed out after {} s waiting for {}; run `qecloud infra down` again later",
-                              timeout_s, what));
-    if (!told && notes) notes(fmt::format("waiting for {} …", what)), told = true;
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(10000));
-  }
-}
-
-std::optional<json> batch_one(aws::Api& api, const char* op, const char* list_key, const char* key,
-                              const std::string& name) {
-  auto found = api.must({"batch", op, {{key, json::array({name})}}});
-  for (const auto& x : list_at(found, list_key)) {
-    const std::string status = x.value("status", "");
-    if (status != "DELETED") return x;
-  }
-  return std::nullopt;
-}
 
 }  // namespace
 
@@ -356,8 +301,7 @@ std::vector<InfraItem> infra_up(aws::Api& api, const AwsConfig& c, const Notes& 
   Up up(api, c, notes);
   up.bucket();
   up.log_group();
-  const std::string service_arn = up.role(service_role(c), "batch.amazonaws.com", {kServicePolicy},
-                                          "AWS Batch manages qecloud's compute environment");
+  up.service_linked_role();
   up.role(c.instance_role(), "ec2.amazonaws.com", {kInstancePolicy},
           "ECS container instances of qecloud jobs");
   const std::string profile_arn = up.instance_profile();
@@ -365,7 +309,7 @@ std::vector<InfraItem> infra_up(aws::Api& api, const AwsConfig& c, const Notes& 
                                            "qecloud jobs: read and write their bucket prefix only");
   up.job_role_policy_doc();
   up.placement_group();
-  const std::string ce_arn = up.compute_environment(service_arn, profile_arn);
+  const std::string ce_arn = up.compute_environment(profile_arn);
   up.job_queue(ce_arn);
   up.job_definition(job_role_arn);
   return up.items;
@@ -506,7 +450,7 @@ std::vector<InfraItem> infra_down(aws::Api& api, const AwsConfig& c, const Infra
   down.job_definitions();
   down.placement_group();
   down.instance_profile();
-  for (const std::string& role : {service_role(c), c.instance_role(), c.job_role()}) down.role(role);
+  for (const std::string& role : {legacy_service_role(c), c.instance_role(), c.job_role()}) down.role(role);
   down.data();
   return down.items;
 }
@@ -521,7 +465,7 @@ std::vector<InfraItem> infra_status(aws::Api& api, const AwsConfig& c) {
   bool have_lg = false;
   for (const auto& g : list_at(lg, "logGroups")) have_lg |= g.value("logGroupName", "") == c.log_group();
   present("log group", c.log_group(), have_lg);
-  for (const std::string& role : {service_role(c), c.instance_role(), c.job_role()}) {
+  for (const std::string& role : {std::string(kServiceLinkedRole), c.instance_role(), c.job_role()}) {
     auto r = lookup(api, {"iam", "GetRole", {{"RoleName", role}}});
     present("role", role, r.has_value(), r ? (*r)["Role"].value("Arn", "") : "");
   }
@@ -537,8 +481,9 @@ std::vector<InfraItem> infra_status(aws::Api& api, const AwsConfig& c) {
                          const char* arn_key) {
     auto x = batch_one(api, op, key, key, name);
     if (!x) return items.push_back({kind, name, "absent", ""});
-    items.push_back({kind, name, fmt::format("{}/{}", x->value("status", "?"), x->value("state", "?")),
-                     x->value(arn_key, "")});
+    const std::string status = x->value("status", "?");
+    items.push_back({kind, name, fmt::format("{}/{}", status, x->value("state", "?")),
+                     status == "INVALID" ? x->value("statusReason", std::string()) : x->value(arn_key, "")});
   };
   batch_state("compute environment", "DescribeComputeEnvironments", "computeEnvironments",
               c.compute_environment(), "computeEnvironmentArn");

@@ -80,14 +80,32 @@ def main():
               and len(h.requests) == before, r.stderr + f" requests={h.requests[before:]}")
         write_config(cwd, h)
 
+        # From an empty account: the compute environment made seconds after its instance profile comes out
+        # INVALID (IAM has not spread it), is made again, and the queue is created only once it is VALID.
         r = q("infra", "up")
-        check("infra up", r.returncode == 0, r.stderr)
+        ces = h.client("batch").describe_compute_environments()["computeEnvironments"]
+        check("infra up", r.returncode == 0 and [c["status"] for c in ces] == ["VALID"], r.stderr[-1500:])
+        check("infra up waits for VALID and remakes an environment IAM was not ready for",
+              h.invalid_environments >= 1 and "INVALID" in r.stderr and "to be VALID" in r.stderr
+              and ces[0].get("serviceRole", "").endswith("/AWSServiceRoleForBatch"),
+              f"invalid={h.invalid_environments} {r.stderr[-1500:]}")
         before = len(h.requests)
         r = q("infra", "up", "--json")
         made = [op for op in h.requests[before:] if re.match(r"(?i)(create|register|put|attach|add)", op)
                 or op.startswith("PUT ")]
         check("infra up twice: no create call", r.returncode == 0 and not made and
               all(i["state"] == "exists" for i in json.loads(r.stdout)), f"{made} {r.stdout[:500]}")
+        # AWS later finds it INVALID: the next `up` shows why and repairs it, never calls it "exists".
+        h.invalidate("qecloud-ce", "CLIENT_ERROR - The instance role was changed")
+        r = q("infra", "status")
+        check("infra status shows an INVALID environment and why", "INVALID/ENABLED" in r.stdout
+              and "The instance role was changed" in r.stdout, r.stdout)
+        r = q("infra", "up", "--json")
+        ce_item = [i for i in json.loads(r.stdout or "[]") if i["kind"] == "compute environment"]
+        check("infra up repairs an INVALID environment", r.returncode == 0 and ce_item
+              and ce_item[0]["state"] == "repaired" and "instance role was changed" in ce_item[0]["detail"]
+              and [c["status"] for c in h.client("batch").describe_compute_environments()["computeEnvironments"]]
+              == ["VALID"], f"{r.stdout[:600]} {r.stderr[-600:]}")
 
         bad = os.path.join(cwd, "bad.in")
         with open(bad, "w") as f:

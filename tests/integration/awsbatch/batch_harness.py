@@ -25,6 +25,13 @@ Where moto is more permissive than AWS, the harness enforces AWS's documented ru
     before 2026), and qecloud must take its region from qecloud.toml and the job's record.
   - DescribeJobs takes at most 100 job ids (AWS Batch API Reference, DescribeJobs: "A list of up to 100 job
     IDs"); more is a ClientException.
+  - A compute environment is CREATING (or UPDATING) for a few reads before it is VALID (AWS Batch User Guide,
+    "Compute environment states"); CreateJobQueue refuses one that is not VALID (API Reference,
+    CreateJobQueue: "Compute environments must be in the VALID state before you can associate them with a job
+    queue"); one made within seconds of its instance profile comes out INVALID with AWS's reason, because IAM
+    had not spread it yet (IAM User Guide, "Changes that I make are not always immediately visible"); and one
+    made without a serviceRole uses the AWS Batch service-linked role, which AWS allows and moto refuses (API
+    Reference, CreateComputeEnvironment: serviceRole).
   - A job is placed only where it fits: a node container asking for more memory than its instance type has
     available, or more vCPUs in all than the compute environment's maxvCpus, stays RUNNABLE (AWS Batch User
     Guide, "Compute resource memory management"; "Jobs stuck in RUNNABLE status"), with the reason AWS gives
@@ -84,6 +91,9 @@ class BatchHarness:
         self.refused_describes = 0  # DescribeJobs calls refused for asking about more than 100 jobs
         self.max_run_nodes = 8      # larger jobs wait RUNNABLE for capacity, as on an account with no room
         self.first_attempt_faults = []  # faults for a job's first attempt only (its retry runs clean)
+        self.ce_states = {}             # compute environment name → {status, reads, then, reason}
+        self.iam_propagation_s = 4.0    # an instance profile younger than this is not usable yet
+        self.invalid_environments = 0   # compute environments that came out INVALID
         self.child_delays = {}          # node → seconds: Batch starts the children after the main
         self.retries = []               # (job id, attempt, main node's exit code) of every retry
         self.work = tempfile.mkdtemp(prefix="qecloud-batch-", dir="/tmp")
@@ -185,6 +195,7 @@ class BatchHarness:
 
     def _install_patches(self):
         moto_placement_groups.install()
+        self._install_compute_environment_lifecycle()
         # moto 5.2.1 checks a signature against the URL as werkzeug re-quotes it, which decodes %2F in the
         # query: a ListObjectsV2 whose prefix holds '/' fails for every client (boto3 too). Give its checker
         # the query in RFC 3986 form, as SigV4 signs it.
@@ -255,7 +266,8 @@ class BatchHarness:
         e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         e.update(AWS_ACCESS_KEY_ID=self.key_id, AWS_SECRET_ACCESS_KEY=self.secret,
                  AWS_ENDPOINT_URL=self.endpoint, AWS_EC2_METADATA_DISABLED="true",
-                 AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent")
+                 AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+                 QECLOUD_AWS_POLL_SECONDS="0.2")  # AWS is polled every 10 s; moto answers at once
         e.update(extra)
         return e
 
@@ -265,6 +277,102 @@ class BatchHarness:
                             config=Config(retries={"max_attempts": 1}))
 
     # -- the execution plane ---------------------------------------------------------------------------------
+    def _install_compute_environment_lifecycle(self):
+        harness = self
+        # AWS names Batch's service-linked role AWSServiceRoleForBatch (AWS Batch User Guide, "Using
+        # service-linked roles"); moto's name table lacks Batch and would make "AWSServiceRoleForbatch".
+        from moto.iam import models as iam_models
+        iam_models.SERVICE_NAME_CONVERSION.setdefault("batch", "Batch")
+        models = batch_models.BatchBackend
+        original_create = models.create_compute_environment
+
+        def create(backend, compute_environment_name, _type, state, compute_resources, service_role, tags=None):
+            if not service_role:  # AWS: the service-linked role (made on first use)
+                iam = backend.iam_backend
+                try:
+                    service_role = iam.get_role("AWSServiceRoleForBatch").arn
+                except Exception:
+                    service_role = iam.create_service_linked_role("batch.amazonaws.com", "", "").arn
+            ce = original_create(backend, compute_environment_name, _type, state, compute_resources,
+                                 service_role, tags)
+            profile = (compute_resources or {}).get("instanceRole", "")
+            fresh = harness._profile_age(backend, profile) < harness.iam_propagation_s
+            outcome = ("INVALID", f"CLIENT_ERROR - Invalid IamInstanceProfile: {profile}. Verify that the instance "
+                                  "profile exists and that AWS Batch has permission to use it.") if fresh else \
+                ("VALID", "ComputeEnvironment Healthy")
+            with harness._lock:
+                harness.ce_states[compute_environment_name] = {"status": "CREATING", "reads": 3, "then": outcome}
+                if fresh:
+                    harness.invalid_environments += 1
+            return ce
+
+        models.create_compute_environment = create
+        original_update = models.update_compute_environment
+
+        def update(backend, compute_environment_name, state, compute_resources, service_role):
+            answer = original_update(backend, compute_environment_name, state, compute_resources, service_role)
+            name = answer[0]
+            with harness._lock:
+                st = harness.ce_states.get(name)
+                if st and st["status"] == "INVALID":  # Batch looks at it again
+                    profile = (backend.get_compute_environment(name).compute_resources or {}).get("instanceRole", "")
+                    ok = harness._profile_age(backend, profile) >= harness.iam_propagation_s
+                    harness.ce_states[name] = {"status": "UPDATING", "reads": 2,
+                                               "then": ("VALID", "ComputeEnvironment Healthy") if ok else
+                                               ("INVALID", st.get("reason", ""))}
+            return answer
+
+        models.update_compute_environment = update
+        original_describe = models.describe_compute_environments
+
+        def describe(backend, environments=None):
+            envs = original_describe(backend, environments)
+            with harness._lock:
+                for e in envs:
+                    st = harness.ce_states.get(e["computeEnvironmentName"])
+                    if not st:
+                        continue
+                    if st["status"] in ("CREATING", "UPDATING"):
+                        if st["reads"] <= 0:
+                            st["status"], st["reason"] = st["then"]
+                        st["reads"] -= 1
+                    e["status"] = st["status"]
+                    e["statusReason"] = st.get("reason", f"{st['status']}")
+            return envs
+
+        models.describe_compute_environments = describe
+        original_queue = models.create_job_queue
+
+        def create_queue(backend, queue_name, priority, schedule_policy, state, compute_env_order, tags=None):
+            for o in compute_env_order or []:
+                arn = o.get("computeEnvironment", "")
+                name = arn.split("/")[-1]
+                st = harness.ce_states.get(name, {"status": "VALID"})
+                if st["status"] != "VALID":
+                    raise batch_models.ClientException(
+                        f"computeEnvironmentOrder: {arn} is {st['status']}; compute environments must be VALID "
+                        "to be associated with a job queue")
+            return original_queue(backend, queue_name, priority, schedule_policy, state, compute_env_order, tags)
+
+        models.create_job_queue = create_queue
+
+    @staticmethod
+    def _profile_age(backend, profile_arn):
+        """Seconds since the instance profile was created (infinite when it is not known here)."""
+        for p in backend.iam_backend.instance_profiles.values():
+            if p.arn == profile_arn or p.name == profile_arn.split("/")[-1]:
+                created = getattr(p, "create_date", None)
+                if created is None:
+                    return float("inf")
+                now = datetime.datetime.now(created.tzinfo) if created.tzinfo else datetime.datetime.utcnow()
+                return (now - created).total_seconds()
+        return float("inf")
+
+    def invalidate(self, name, reason):
+        """A compute environment AWS has since found INVALID (a role changed, a subnet deleted)."""
+        with self._lock:
+            self.ce_states[name] = {"status": "INVALID", "reason": reason, "reads": 0, "then": ("INVALID", reason)}
+
     def _unplaceable(self, job, per_node):
         """Why AWS Batch could not place the job, or None: the reason it gives in statusReason."""
         ec2 = self.client("ec2")
