@@ -47,15 +47,45 @@ std::string scalar_text(const nlohmann::json& v) {
   return v.dump();
 }
 
-// Query serialization: structures as Name.Member, lists as Name.member.N (IAM) or Name.N (EC2, whose
-// members we name as the model's locationName already is: capitalised).
-void flatten(const std::string& prefix, const nlohmann::json& v, bool ec2, Params& out) {
+// EC2's query names: a member is sent under its model's locationName (capitalised), which for lists is
+// usually the singular — SubnetIds goes as SubnetId.1 — as botocore's EC2Serializer sends it. Callers name
+// members as the model does; these are the ones that differ, for the operations qecloud calls (the unit tests
+// compare to_wire with botocore's serialization of every EC2 call qecloud makes).
+std::string ec2_wire_name(const std::string& operation, const std::string& member) {
+  static const std::map<std::string, std::string> kNames = {
+      {"BlockDeviceMappings", "BlockDeviceMapping"},
+      {"Filters", "Filter"},
+      {"GroupIds", "GroupId"},
+      {"GroupNames", "GroupName"},
+      {"InstanceTypes", "InstanceType"},
+      {"LaunchTemplateIds", "LaunchTemplateId"},
+      {"LaunchTemplateNames", "LaunchTemplateName"},
+      {"RouteTableIds", "RouteTableId"},
+      {"SecurityGroupIds", "SecurityGroupId"},
+      {"SubnetIds", "SubnetId"},
+      {"TagSpecifications", "TagSpecification"},
+      {"Tags", "Tag"},
+      {"UserIdGroupPairs", "Groups"},
+      {"Values", "Value"},
+      {"VpcEndpointIds", "VpcEndpointId"},
+  };
+  if (operation == "CreateSecurityGroup" && member == "Description") return "GroupDescription";
+  auto it = kNames.find(member);
+  return it == kNames.end() ? member : it->second;
+}
+
+// Query serialization: structures as Name.Member, lists as Name.member.N (IAM) or Name.N (EC2, under
+// ec2_wire_name). `ec2_op` is the EC2 operation, empty for the other query services.
+void flatten(const std::string& prefix, const nlohmann::json& v, const std::string& ec2_op, Params& out) {
+  const bool ec2 = !ec2_op.empty();
   if (v.is_object()) {
-    for (auto it = v.begin(); it != v.end(); ++it)
-      flatten(prefix.empty() ? it.key() : prefix + "." + it.key(), it.value(), ec2, out);
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      const std::string name = ec2 ? ec2_wire_name(ec2_op, it.key()) : it.key();
+      flatten(prefix.empty() ? name : prefix + "." + name, it.value(), ec2_op, out);
+    }
   } else if (v.is_array()) {
     for (std::size_t i = 0; i < v.size(); ++i)
-      flatten(fmt::format("{}.{}{}", prefix, ec2 ? "" : "member.", i + 1), v[i], ec2, out);
+      flatten(fmt::format("{}.{}{}", prefix, ec2 ? "" : "member.", i + 1), v[i], ec2_op, out);
   } else if (!v.is_null()) {
     out.emplace_back(prefix, scalar_text(v));
   }
@@ -166,7 +196,7 @@ WireRequest to_wire(const ApiCall& call) {
     case Protocol::kQuery:
     case Protocol::kEc2: {
       Params form = {{"Action", call.operation}, {"Version", s.version}};
-      flatten("", call.params, s.protocol == Protocol::kEc2, form);
+      flatten("", call.params, s.protocol == Protocol::kEc2 ? call.operation : std::string(), form);
       w.request.method = "POST";
       w.request.path = "/";
       w.request.headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};

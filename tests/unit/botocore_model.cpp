@@ -3,6 +3,8 @@
 #include <zlib.h>
 
 #include <filesystem>
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -88,6 +90,41 @@ std::vector<std::string> BotocoreModel::validate(const std::string& op, const nl
   }
   check(o["input"], params, op, out);
   return out;
+}
+
+std::vector<std::pair<std::string, std::string>> BotocoreModel::ec2_form(const std::string& op,
+                                                                        const nlohmann::json& params) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto& o = model_["operations"][op];
+  if (o.contains("input")) ec2_fields(o["input"], params, "", out);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void BotocoreModel::ec2_fields(const nlohmann::json& ref, const nlohmann::json& v, const std::string& prefix,
+                               std::vector<std::pair<std::string, std::string>>& out) const {
+  const auto& shape = model_["shapes"][ref["shape"].get<std::string>()];
+  const std::string type = shape["type"];
+  if (type == "structure") {
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (!shape["members"].contains(it.key())) continue;
+      const auto& member = shape["members"][it.key()];
+      std::string name = it.key();
+      if (member.contains("queryName")) {
+        name = member["queryName"];
+      } else if (member.contains("locationName")) {
+        name = member["locationName"];
+        name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+      }
+      ec2_fields(member, it.value(), prefix.empty() ? name : prefix + "." + name, out);
+    }
+  } else if (type == "list") {
+    for (std::size_t i = 0; i < v.size(); ++i) ec2_fields(shape["member"], v[i], fmt::format("{}.{}", prefix, i + 1), out);
+  } else if (type == "boolean") {
+    out.emplace_back(prefix, v.get<bool>() ? "true" : "false");
+  } else {
+    out.emplace_back(prefix, v.is_string() ? v.get<std::string>() : v.dump());
+  }
 }
 
 void BotocoreModel::check(const nlohmann::json& ref, const nlohmann::json& v, const std::string& path,

@@ -4,6 +4,7 @@
 // ranges — plus enums, and the protocol metadata a request must match. Tests fail, never skip, when
 // botocore's data is missing (QECLOUD_BOTOCORE_DATA is found at configure time).
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -23,10 +24,16 @@ class BotocoreModel {
   std::string request_uri(const std::string& op) const;
   // Empty when `params` is a valid input of `op`; otherwise one message per problem, naming the path.
   std::vector<std::string> validate(const std::string& op, const nlohmann::json& params) const;
+  // The form fields botocore's EC2Serializer sends for `params` ("SubnetId.1" for SubnetIds[0]: a member goes
+  // by its queryName, else its locationName capitalised, else its name; list elements are numbered from 1),
+  // sorted, without Action and Version.
+  std::vector<std::pair<std::string, std::string>> ec2_form(const std::string& op, const nlohmann::json& params) const;
 
  private:
   void check(const nlohmann::json& shape_ref, const nlohmann::json& v, const std::string& path,
              std::vector<std::string>& out) const;
+  void ec2_fields(const nlohmann::json& ref, const nlohmann::json& v, const std::string& prefix,
+                  std::vector<std::pair<std::string, std::string>>& out) const;
   nlohmann::json model_;
 };
 

@@ -131,6 +131,34 @@ const testing::BotocoreModel& model(const std::string& service) {
   return it->second;
 }
 
+// A form body's fields, decoded.
+std::vector<std::pair<std::string, std::string>> split_form(const std::string& body) {
+  auto decode = [](std::string x) {
+    std::string out;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      if (x[i] == '+') {
+        out += ' ';
+      } else if (x[i] == '%' && i + 2 < x.size()) {
+        out += static_cast<char>(std::stoi(x.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+      } else {
+        out += x[i];
+      }
+    }
+    return out;
+  };
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::size_t start = 0; start < body.size();) {
+    std::size_t amp = body.find('&', start);
+    if (amp == std::string::npos) amp = body.size();
+    const std::string kv = body.substr(start, amp - start);
+    const std::size_t eq = kv.find('=');
+    out.emplace_back(decode(kv.substr(0, eq)), eq == std::string::npos ? "" : decode(kv.substr(eq + 1)));
+    start = amp + 1;
+  }
+  return out;
+}
+
 // Problems with one call, against its service's model; empty when it is right.
 std::vector<std::string> check(const aws::ApiCall& c) {
   const auto& m = model(c.service);
@@ -155,6 +183,19 @@ std::vector<std::string> check(const aws::ApiCall& c) {
     const std::string want = fmt::format("Action={}&Version={}", c.operation, m.api_version());
     if (w.body.rfind(want, 0) != 0)
       problems.push_back(fmt::format("{} {}: the form does not start with {}", c.service, c.operation, want));
+    if (protocol == "ec2") {  // the fields themselves, named as botocore's EC2Serializer names them
+      std::vector<std::pair<std::string, std::string>> sent;
+      for (const auto& field : split_form(w.body))
+        if (field.first != "Action" && field.first != "Version") sent.push_back(field);
+      std::sort(sent.begin(), sent.end());
+      const auto expected = m.ec2_form(c.operation, c.params);
+      if (sent != expected) {
+        std::string a, b;
+        for (const auto& [k, v] : sent) a += k + "=" + v + " ";
+        for (const auto& [k, v] : expected) b += k + "=" + v + " ";
+        problems.push_back(fmt::format("ec2 {}: sent {}; botocore sends {}", c.operation, a, b));
+      }
+    }
   }
   return problems;
 }
