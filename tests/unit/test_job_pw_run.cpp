@@ -208,7 +208,7 @@ TEST(PwRun, ALostNodeStopsMpirunAndFailsTheJob) {
   const PwRunResult r = rig.go(s, ev);
   EXPECT_EQ(rig.signals, (std::vector<int>{SIGTERM, SIGKILL}));
   EXPECT_EQ(r.outcome.state, JobState::kFailed);
-  EXPECT_EQ(r.outcome.exit_code, kExitCrashed);
+  EXPECT_EQ(r.outcome.exit_code, kExitNodeLost);
   EXPECT_EQ(r.outcome.message, "node 2 lost: no heartbeat for 5 s");
 }
 
