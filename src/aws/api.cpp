@@ -53,6 +53,7 @@ std::string scalar_text(const nlohmann::json& v) {
 // compare to_wire with botocore's serialization of every EC2 call qecloud makes).
 std::string ec2_wire_name(const std::string& operation, const std::string& member) {
   static const std::map<std::string, std::string> kNames = {
+      {"AddRouteTableIds", "AddRouteTableId"},
       {"BlockDeviceMappings", "BlockDeviceMapping"},
       {"Filters", "Filter"},
       {"GroupIds", "GroupId"},
@@ -60,6 +61,7 @@ std::string ec2_wire_name(const std::string& operation, const std::string& membe
       {"InstanceTypes", "InstanceType"},
       {"LaunchTemplateIds", "LaunchTemplateId"},
       {"LaunchTemplateNames", "LaunchTemplateName"},
+      {"RemoveRouteTableIds", "RemoveRouteTableId"},
       {"RouteTableIds", "RouteTableId"},
       {"SecurityGroupIds", "SecurityGroupId"},
       {"SubnetIds", "SubnetId"},

@@ -29,7 +29,7 @@ int cmd_rehearse_nodes(std::vector<std::string> args) {
   app.add_option(
          "--spec", spec_path,
          "JSON: job_id, nodes, command, environment, node_environment, log_dir, forward_ports, forwards "
-         "[{inside_address, inside_port, host_port}], ecs_network, faults")
+         "[{inside_address, inside_port, host_port}], ecs_network, isolated, faults")
       ->required();
   if (auto rc = parse_command_line(app, args)) return *rc;
   const auto spec = nlohmann::json::parse(text::read_file(spec_path), nullptr, false);
@@ -46,6 +46,7 @@ int cmd_rehearse_nodes(std::vector<std::string> args) {
     l.log_dir = spec.at("log_dir").get<std::string>();
     l.forward_ports = spec.value("forward_ports", std::vector<int>{});
     l.ecs_network = spec.value("ecs_network", false);
+    l.isolated = spec.value("isolated", false);
     const nlohmann::json delays = spec.value("start_delays", nlohmann::json::object());
     for (const auto& [node, delay] : delays.items()) l.start_delays[std::stoi(node)] = delay.get<double>();
     for (const auto& f : spec.value("forwards", nlohmann::json::array()))

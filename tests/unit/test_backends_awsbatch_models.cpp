@@ -11,6 +11,7 @@
 #include "backends/awsbatch/config.hpp"
 #include "backends/awsbatch/infra.hpp"
 #include "botocore_model.hpp"
+#include "core/error.hpp"
 
 namespace qecloud {
 namespace awsbatch = backends::awsbatch;
@@ -72,6 +73,45 @@ class RecordingApi : public aws::Api {
     if (op == "DescribePlacementGroups")
       return exists_ ? json{{"placementGroupSet", json::array({{{"groupName", "qecloud-mpi"}}})}}
                      : json::object();
+    if (op == "DescribeSubnets") {
+      json subnets = json::array();
+      for (const auto& id : c.params["SubnetIds"])
+        subnets.push_back({{"subnetId", id},
+                           {"vpcId", "vpc-1"},
+                           {"availabilityZone", zone_of(id.get<std::string>())},
+                           {"mapPublicIpOnLaunch", "true"}});
+      return json{{"subnetSet", subnets}};
+    }
+    if (op == "DescribeRouteTables")  // a default VPC: the main table's default route to an internet gateway
+      return json{{"routeTableSet",
+                   json::array({{{"routeTableId", "rtb-main"},
+                                 {"associationSet", json::array({{{"main", "true"}}})},
+                                 {"routeSet", json::array({{{"destinationCidrBlock", "10.0.0.0/16"},
+                                                            {"gatewayId", "local"}},
+                                                           {{"destinationCidrBlock", "0.0.0.0/0"},
+                                                            {"gatewayId", "igw-1"},
+                                                            {"state", "active"}}})}}})}};
+    if (op == "DescribeVpcEndpoints")
+      return exists_ ? json{{"vpcEndpointSet",
+                             json::array({{{"vpcEndpointId", "vpce-1"},
+                                           {"vpcId", "vpc-1"},
+                                           {"state", "available"},
+                                           {"routeTableIdSet", json::array({"rtb-main"})},
+                                           {"tagSet", json::array({{{"key", "qecloud"}, {"value", "qecloud"}}})}}})}}
+                     : json::object();
+    if (op == "DescribeSecurityGroups") {
+      const json open_out = json::array({{{"ipProtocol", "-1"}, {"ipRanges", json::array({{{"cidrIp", "0.0.0.0/0"}}})}}});
+      if (c.params.contains("Filters"))  // qecloud's own group
+        return exists_ ? json{{"securityGroupInfo",
+                               json::array({{{"groupId", "sg-mpi"}, {"vpcId", "vpc-1"}, {"ipPermissionsEgress", open_out}}})}}
+                       : json::object();
+      json groups = json::array();
+      for (const auto& id : c.params["GroupIds"])
+        groups.push_back({{"groupId", id}, {"vpcId", "vpc-1"}, {"ipPermissionsEgress", open_out}});
+      return json{{"securityGroupInfo", groups}};
+    }
+    if (op == "CreateSecurityGroup") return json{{"groupId", "sg-mpi"}};
+    if (op == "CreateVpcEndpoint") return json{{"vpcEndpoint", {{"vpcEndpointId", "vpce-1"}}}};
     if (op == "CreateComputeEnvironment") ce_created_ = true;
     if (op == "DescribeComputeEnvironments" && !exists_) {
       // up: nothing, then (once made) CREATING for one read, then VALID — as AWS takes its time
@@ -116,8 +156,13 @@ class RecordingApi : public aws::Api {
                 {"jobId", "j-1"}};
   }
   std::string region() const override { return "eu-west-1"; }
+  std::map<std::string, std::string> zones;  // subnet → availability zone (default eu-west-1a)
 
  private:
+  std::string zone_of(const std::string& subnet) const {
+    auto it = zones.find(subnet);
+    return it == zones.end() ? "eu-west-1a" : it->second;
+  }
   bool ce_created_ = false;
   int new_ce_reads_ = 0;
   bool exists_;
@@ -223,7 +268,9 @@ TEST(AwsBatchModels, InfraUpOnAnEmptyAccount) {
   for (const char* op :
        {"CreateBucket", "PutPublicAccessBlock", "CreateLogGroup", "CreateRole", "AttachRolePolicy",
         "CreateInstanceProfile", "AddRoleToInstanceProfile", "PutRolePolicy", "CreatePlacementGroup",
-        "CreateComputeEnvironment", "CreateJobQueue", "RegisterJobDefinition", "CreateServiceLinkedRole"})
+        "CreateComputeEnvironment", "CreateJobQueue", "RegisterJobDefinition", "CreateServiceLinkedRole",
+        "DescribeSubnets", "DescribeRouteTables", "CreateVpcEndpoint", "CreateSecurityGroup",
+        "AuthorizeSecurityGroupIngress"})
     EXPECT_TRUE(operations(api.calls).count(op)) << op;
 }
 
@@ -235,11 +282,27 @@ TEST(AwsBatchModels, InfraDownAndStatusWhenEverythingExists) {
   for (const char* op :
        {"UpdateJobQueue", "DeleteJobQueue", "UpdateComputeEnvironment", "DeleteComputeEnvironment",
         "DeregisterJobDefinition", "DeletePlacementGroup", "RemoveRoleFromInstanceProfile",
-        "DeleteInstanceProfile", "DetachRolePolicy", "DeleteRolePolicy", "DeleteRole"})
+        "DeleteInstanceProfile", "DetachRolePolicy", "DeleteRolePolicy", "DeleteRole", "DeleteVpcEndpoints",
+        "DeleteSecurityGroup"})
     EXPECT_TRUE(operations(api.calls).count(op)) << op;
   RecordingApi status(true);
   awsbatch::infra_status(status, config());
   expect_all_valid(status.calls);
+}
+
+TEST(AwsBatchModels, SubnetsInTwoZonesAreRefusedBeforeAnythingIsMade) {
+  RecordingApi api(false);
+  api.zones["subnet-1a1b2c3d"] = "eu-west-1b";
+  try {
+    awsbatch::infra_up(api, config(), {});
+    FAIL() << "infra up went on";
+  } catch (const UsageError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("subnet-0a1b2c3d in eu-west-1a"), std::string::npos) << what;
+    EXPECT_NE(what.find("subnet-1a1b2c3d in eu-west-1b"), std::string::npos) << what;
+    EXPECT_NE(what.find("qecloud.toml: aws.subnets"), std::string::npos) << what;
+  }
+  for (const auto& c : api.calls) EXPECT_EQ(c.operation.rfind("Describe", 0), 0u) << c.operation;
 }
 
 NodeContract contract() {

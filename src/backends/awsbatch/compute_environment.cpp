@@ -1,5 +1,6 @@
 #include "backends/awsbatch/compute_environment.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -118,8 +119,20 @@ ComputeEnvironmentResult ensure_compute_environment(aws::Api& api, const AwsConf
   const json cr = ce->value("computeResources", json::object());
   json update = {{"computeEnvironment", c.compute_environment()}};
   if (ce->value("state", "") != "ENABLED") update["state"] = "ENABLED";
-  if (cr.value("maxvCpus", c.max_vcpus) != c.max_vcpus)
-    update["computeResources"] = {{"maxvCpus", c.max_vcpus}};
+  if (cr.value("maxvCpus", c.max_vcpus) != c.max_vcpus) update["computeResources"]["maxvCpus"] = c.max_vcpus;
+  // Subnets and security groups can change in place on a compute environment that uses the service-linked
+  // role and BEST_FIT_PROGRESSIVE (AWS Batch User Guide, "Updating compute environments").
+  for (const char* key : {"subnets", "securityGroupIds"}) {
+    auto sorted = [](json list) {
+      std::vector<std::string> v;
+      for (const auto& x : list_at(json{{"l", list}}, "l"))
+        if (x.is_string()) v.push_back(x.get<std::string>());
+      std::sort(v.begin(), v.end());
+      return v;
+    };
+    if (sorted(cr.value(key, json::array())) != sorted(resources.value(key, json::array())))
+      update["computeResources"][key] = resources[key];
+  }
   if (status == "INVALID") {
     const std::string why = ce->value("statusReason", std::string("no reason given"));
     if (notes)

@@ -2,6 +2,7 @@
 
 #include "backends/awsbatch/calls.hpp"
 #include "backends/awsbatch/compute_environment.hpp"
+#include "backends/awsbatch/network.hpp"
 
 #include <chrono>
 #include <thread>
@@ -167,7 +168,7 @@ class Up {
     add("placement group", c_.placement_group(), "created");
   }
 
-  std::string compute_environment(const std::string& profile_arn) {
+  std::string compute_environment(const std::string& profile_arn, const std::vector<std::string>& groups) {
     json resources = {{"type", "EC2"},
                       {"allocationStrategy", "BEST_FIT_PROGRESSIVE"},
                       {"minvCpus", 0},
@@ -175,7 +176,7 @@ class Up {
                       {"desiredvCpus", 0},
                       {"instanceTypes", c_.instance_types},
                       {"subnets", c_.subnets},
-                      {"securityGroupIds", c_.security_groups},
+                      {"securityGroupIds", groups},
                       {"instanceRole", profile_arn},
                       {"placementGroup", c_.placement_group()},
                       {"ec2Configuration", json::array({{{"imageType", "ECS_AL2"}}})},
@@ -298,6 +299,8 @@ json job_definition_input(const AwsConfig& c, const std::string& job_role_arn) {
 }
 
 std::vector<InfraItem> infra_up(aws::Api& api, const AwsConfig& c, const Notes& notes) {
+  // The network first: what cannot work is refused before anything is made.
+  const NetworkPlan network = plan_network(api, c);
   Up up(api, c, notes);
   up.bucket();
   up.log_group();
@@ -309,7 +312,12 @@ std::vector<InfraItem> infra_up(aws::Api& api, const AwsConfig& c, const Notes& 
                                            "qecloud jobs: read and write their bucket prefix only");
   up.job_role_policy_doc();
   up.placement_group();
-  const std::string ce_arn = up.compute_environment(profile_arn);
+  const std::size_t before = up.items.size();
+  const auto groups = make_network(api, c, network, up.items);
+  if (notes)
+    for (std::size_t i = before; i < up.items.size(); ++i)
+      notes(fmt::format("{} {}: {}", up.items[i].kind, up.items[i].name, up.items[i].state));
+  const std::string ce_arn = up.compute_environment(profile_arn, groups);
   up.job_queue(ce_arn);
   up.job_definition(job_role_arn);
   return up.items;
@@ -447,6 +455,7 @@ std::vector<InfraItem> infra_down(aws::Api& api, const AwsConfig& c, const Infra
   down.batch_resource({"compute environment", "DescribeComputeEnvironments", "computeEnvironments",
                        "UpdateComputeEnvironment", "DeleteComputeEnvironment", "computeEnvironment",
                        c.compute_environment()});
+  remove_network(api, c, o.wait_timeout_s, notes, down.items);
   down.job_definitions();
   down.placement_group();
   down.instance_profile();
@@ -488,6 +497,7 @@ std::vector<InfraItem> infra_status(aws::Api& api, const AwsConfig& c) {
   batch_state("compute environment", "DescribeComputeEnvironments", "computeEnvironments",
               c.compute_environment(), "computeEnvironmentArn");
   batch_state("job queue", "DescribeJobQueues", "jobQueues", c.job_queue(), "jobQueueArn");
+  network_status(api, c, items);
   auto defs = api.must(
       {"batch", "DescribeJobDefinitions", {{"jobDefinitionName", c.job_definition()}, {"status", "ACTIVE"}}});
   const auto active = list_at(defs, "jobDefinitions");

@@ -29,6 +29,10 @@ class NetnsCluster {
     // every node, reaching nothing another node has — and 169.254.170.2, where the container-credentials
     // endpoint answers (forward_into() puts one there).
     bool ecs_network = false;
+    // The nodes cannot reach each other (each bridge port `isolated`), as instances whose security groups
+    // admit no traffic from one another (VPC User Guide, "Security group rules"). They still reach
+    // forwarded loopback ports.
+    bool isolated = false;
   };
   explicit NetnsCluster(int nodes) : NetnsCluster(nodes, Options{}) {}
   NetnsCluster(int nodes, const Options& options);

@@ -182,7 +182,7 @@ void reap_children(const NodeLaunch& l, const std::vector<pid_t>& pids) {
 
 LaunchResult launch_nodes(const NodeLaunch& l) {
   StopSignals signals;  // from the start: a SIGTERM while the namespaces are made must still tear them down
-  NetnsCluster cluster(l.nodes, {.ecs_network = l.ecs_network});
+  NetnsCluster cluster(l.nodes, {.ecs_network = l.ecs_network, .isolated = l.isolated});
   for (int port : l.forward_ports) cluster.forward_loopback(port);
   for (const auto& f : l.forwards) cluster.forward_into(f.inside_address, f.inside_port, f.host_port);
   std::vector<pid_t> pids = start_nodes(l, cluster);

@@ -31,6 +31,7 @@ struct NodeLaunch {
   };
   std::vector<Forward> forwards;
   bool ecs_network = false;  // NetnsCluster::Options::ecs_network: the nodes look like awsvpc containers
+  bool isolated = false;     // NetnsCluster::Options::isolated: the nodes cannot reach each other
   std::map<int, double> start_delays;  // node → seconds after the main starts (Batch starts children later)
   std::vector<ClusterFault> faults;
   std::function<void(const std::string&)> on_main_line;  // each line of node 0's log, as it comes

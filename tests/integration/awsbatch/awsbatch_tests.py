@@ -29,13 +29,14 @@ def check(name, ok, detail=""):
 
 
 def write_config(dir, h, subnet=None, region=None, max_vcpus=64):
+    subnets = ", ".join(f'"{x}"' for x in (subnet if isinstance(subnet, list) else [subnet or h.subnet]))
     with open(os.path.join(dir, "qecloud.toml"), "w") as f:
         f.write(f"""[aws]
 region = "{region or h.region}"
 bucket = "qecloud-e2e"
 prefix = "jobs"
 name = "qecloud"
-subnets = ["{subnet or h.subnet}"]
+subnets = [{subnets}]
 security_groups = ["{h.security_group}"]
 instance_types = ["c5n.large"]
 max_vcpus = {max_vcpus}
@@ -78,6 +79,28 @@ def main():
         r = q("infra", "up")
         check("placeholder refused", r.returncode == 2 and re.search(r"qecloud.toml:\d+: aws.subnets\[0\]", r.stderr)
               and len(h.requests) == before, r.stderr + f" requests={h.requests[before:]}")
+
+        # The network, judged before anything is made: subnets in two zones (a cluster placement group lives
+        # in one), a subnet with no route out.
+        ec2 = h.client("ec2")
+        write_config(cwd, h, subnet=[h.subnet, h.other_zone_subnet])
+        before = len(h.requests)
+        r = q("infra", "up")
+        made = [op for op in h.requests[before:] if not op.startswith(("Describe", "GetCallerIdentity", "Get"))]
+        check("subnets in two zones: refused naming each zone, nothing made", r.returncode == 2
+              and f"{h.subnet} in eu-west-1a" in r.stderr and f"{h.other_zone_subnet} in eu-west-1b" in r.stderr
+              and not made, f"{r.stderr} made={made}")
+        write_config(cwd, h, subnet=h.private_subnet)
+        before = len(h.requests)
+        r = q("infra", "up")
+        made = [op for op in h.requests[before:] if not op.startswith(("Describe", "GetCallerIdentity", "Get"))]
+        check("a subnet with no route out: refused naming it, nothing made", r.returncode == 2
+              and h.private_subnet in r.stderr and "0.0.0.0/0" in r.stderr and not made, f"{r.stderr} made={made}")
+        # The harness's own rule, before qecloud fixes anything: the default VPC's nodes would reach neither
+        # S3 (no public IP in awsvpc mode, no endpoint) nor each other (the user's group admits nothing).
+        bare = h.reach([h.subnet], [h.security_group])
+        check("harness: the bare default VPC reaches neither S3 nor the other nodes",
+              not bare["s3"] and not bare["nodes"], bare)
         write_config(cwd, h)
 
         # From an empty account: the compute environment made seconds after its instance profile comes out
@@ -89,12 +112,27 @@ def main():
               h.invalid_environments >= 1 and "INVALID" in r.stderr and "to be VALID" in r.stderr
               and ces[0].get("serviceRole", "").endswith("/AWSServiceRoleForBatch"),
               f"invalid={h.invalid_environments} {r.stderr[-1500:]}")
+        # The free fixes: an S3 gateway endpoint on the subnet's (main) route table and the group <name>-mpi
+        # admitting the nodes' traffic from itself, both tagged; the user's group is left as it was.
+        endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "tag:qecloud", "Values": ["qecloud"]}])["VpcEndpoints"]
+        mpi = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["qecloud-mpi"]}])["SecurityGroups"]
+        user_group = ec2.describe_security_groups(GroupIds=[h.security_group])["SecurityGroups"][0]
+        check("infra up makes an S3 gateway endpoint and the qecloud-mpi group",
+              len(endpoints) == 1 and endpoints[0]["ServiceName"] == "com.amazonaws.eu-west-1.s3"
+              and endpoints[0]["VpcEndpointType"] == "Gateway" and len(endpoints[0]["RouteTableIds"]) == 1
+              and len(mpi) == 1 and any(p["IpProtocol"] == "-1" and [g["GroupId"] for g in p["UserIdGroupPairs"]]
+                                        == [mpi[0]["GroupId"]] for p in mpi[0]["IpPermissions"])
+              and not user_group["IpPermissions"], f"{endpoints} {mpi} {user_group}")
+        queue = h.client("batch").describe_job_queues()["jobQueues"]
+        reach = h.network_reach(queue[0]["jobQueueName"]) if queue else {}
+        check("harness: after infra up the nodes reach S3 and each other", reach.get("s3") and reach.get("nodes"),
+              reach)
         before = len(h.requests)
         r = q("infra", "up", "--json")
         made = [op for op in h.requests[before:] if re.match(r"(?i)(create|register|put|attach|add)", op)
                 or op.startswith("PUT ")]
         check("infra up twice: no create call", r.returncode == 0 and not made and
-              all(i["state"] == "exists" for i in json.loads(r.stdout)), f"{made} {r.stdout[:500]}")
+              all(i["state"] in ("exists", "checked") for i in json.loads(r.stdout)), f"{made} {r.stdout[:500]}")
         # AWS later finds it INVALID: the next `up` shows why and repairs it, never calls it "exists".
         h.invalidate("qecloud-ce", "CLIENT_ERROR - The instance role was changed")
         r = q("infra", "status")
@@ -134,6 +172,8 @@ def main():
         r = q("show", job, "--json")
         e = json.loads(r.stdout).get("results", {}).get("total_energy_ry") if r.returncode == 0 else None
         check("show: E = -15.84473648 Ry", e is not None and abs(e - ENERGY) < 1e-8, f"{e} {r.stderr}")
+        used = h.reach_of_jobs.get(sub.get("batch_job_id"), {})
+        check("the job's nodes ran with the network infra up made", used.get("s3") and used.get("nodes"), used)
         check("the nodes' credentials came from the container endpoint", h.credential_requests >= 3,
               f"{h.credential_requests} requests")
         write_config(cwd, h)
@@ -223,6 +263,10 @@ def main():
         left += [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
         left += [b["Name"] for b in h.client("s3").list_buckets()["Buckets"]]
         check("infra down leaves nothing in moto", not left, left)
+        left = [e["VpcEndpointId"] for e in ec2.describe_vpc_endpoints()["VpcEndpoints"] if e["State"] != "deleted"]
+        left += [g["GroupName"] for g in ec2.describe_security_groups(
+            Filters=[{"Name": "vpc-id", "Values": [h.vpc]}])["SecurityGroups"]]
+        check("infra down removes its endpoint and group, and only them", sorted(left) == ["default", "mpi"], left)
     finally:
         h.close()
         # A rehearse-nodes killed hard leaves its namespaces; say so, then remove them for the next tests.

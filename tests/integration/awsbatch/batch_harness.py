@@ -37,6 +37,15 @@ Where moto is more permissive than AWS, the harness enforces AWS's documented ru
     Guide, "Compute resource memory management"; "Jobs stuck in RUNNABLE status"), with the reason AWS gives
     (MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT). Jobs of more nodes than this machine can rehearse also wait
     RUNNABLE, for capacity (CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY).
+  - A job's nodes reach only what its network lets them (network_reach): S3 only through a NAT route or an S3
+    gateway endpoint on their subnet's route table, never through an internet gateway, since awsvpc tasks get
+    no public IP (ECS Developer Guide, "Task networking with the awsvpc network mode"; VPC User Guide,
+    "Gateway endpoints for Amazon S3", "Route tables"); each other only when a security group admits all
+    traffic from one of their groups and one lets it out (VPC User Guide, "Security group rules"). Otherwise
+    rehearse-nodes gets no S3 port, or isolated bridge ports.
+  - moto refuses DescribeVpcEndpoints' vpc-id and service-name filters, which EC2 documents (EC2 API
+    Reference, DescribeVpcEndpoints), and ignores UpdateComputeEnvironment's computeResources, which AWS
+    applies (API Reference, ComputeResourceUpdate): both are answered as AWS would.
 """
 import datetime
 import json
@@ -96,6 +105,7 @@ class BatchHarness:
         self.invalid_environments = 0   # compute environments that came out INVALID
         self.child_delays = {}          # node → seconds: Batch starts the children after the main
         self.retries = []               # (job id, attempt, main node's exit code) of every retry
+        self.reach_of_jobs = {}         # job id → network_reach() when its nodes started
         self.work = tempfile.mkdtemp(prefix="qecloud-batch-", dir="/tmp")
         self._procs = set()
         self._lock = threading.Lock()
@@ -249,12 +259,29 @@ class BatchHarness:
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
         key = iam.create_access_key(UserName="qecloud-test")["AccessKey"]
         self.key_id, self.secret = key["AccessKeyId"], key["SecretAccessKey"]
-        # The user's own network, which qecloud.toml names.
+        # The user's own network, which qecloud.toml names: the account's default VPC as AWS makes it (VPC User
+        # Guide, "Default VPCs": an internet gateway, the main route table sending 0.0.0.0/0 to it, a default
+        # subnet per zone that gives public IPv4 addresses on launch), a group of the user's that admits
+        # nothing from the nodes (new groups let all traffic out and nothing in), and a private subnet with no
+        # route out at all.
         ec2 = boto3.client("ec2", **admin)
-        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        self.subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+        igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+        main = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                                  {"Name": "association.main", "Values": ["true"]}])
+        ec2.create_route(RouteTableId=main["RouteTables"][0]["RouteTableId"], DestinationCidrBlock="0.0.0.0/0",
+                         GatewayId=igw)
+        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+        by_zone = {x["AvailabilityZone"]: x["SubnetId"] for x in subnets if x.get("DefaultForAz")}
+        self.vpc = vpc
+        self.subnet = by_zone[self.region + "a"]
+        self.other_zone_subnet = by_zone[self.region + "b"]
         self.security_group = ec2.create_security_group(GroupName="mpi", Description="MPI nodes",
                                                         VpcId=vpc)["GroupId"]
+        other = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        self.private_subnet = ec2.create_subnet(VpcId=other, CidrBlock="10.9.1.0/24",
+                                                AvailabilityZone=self.region + "a")["Subnet"]["SubnetId"]
         req = urllib.request.Request(self.endpoint + "/moto-api/reset-auth", data=b"0", method="POST",
                                      headers={"Content-Type": "text/plain"})
         urllib.request.urlopen(req, timeout=10).read()
@@ -307,10 +334,29 @@ class BatchHarness:
             return ce
 
         models.create_compute_environment = create
+        # moto's VPC endpoints answer DescribeVpcEndpoints filters on type and state only and refuse vpc-id
+        # and service-name, which EC2 documents (EC2 API Reference, DescribeVpcEndpoints: Filter.N).
+        from moto.ec2.models import vpcs as ec2_vpcs
+        endpoint_filter = ec2_vpcs.VPCEndPoint.get_filter_value
+
+        def endpoint_filter_value(endpoint, filter_name, method_name=None):
+            if filter_name == "vpc-id":
+                return endpoint.vpc_id
+            if filter_name == "service-name":
+                return endpoint.service_name
+            return endpoint_filter(endpoint, filter_name, method_name)
+
+        ec2_vpcs.VPCEndPoint.get_filter_value = endpoint_filter_value
         original_update = models.update_compute_environment
 
         def update(backend, compute_environment_name, state, compute_resources, service_role):
             answer = original_update(backend, compute_environment_name, state, compute_resources, service_role)
+            # moto keeps the old computeResources; AWS applies maxvCpus, subnets and securityGroupIds (API
+            # Reference, UpdateComputeEnvironment: ComputeResourceUpdate).
+            ce = backend.get_compute_environment(compute_environment_name)
+            if compute_resources and ce is not None:
+                ce.compute_resources = dict(ce.compute_resources or {}, **{
+                    k: v for k, v in compute_resources.items() if k in ("maxvCpus", "subnets", "securityGroupIds")})
             name = answer[0]
             with harness._lock:
                 st = harness.ce_states.get(name)
@@ -355,6 +401,56 @@ class BatchHarness:
             return original_queue(backend, queue_name, priority, schedule_policy, state, compute_env_order, tags)
 
         models.create_job_queue = create_queue
+
+    def network_reach(self, queue_name):
+        """What the nodes of a job in this queue can reach, judged from its compute environments' subnets and
+        security groups as AWS routes them: {"s3": bool, "nodes": bool, "why": [...]}.
+
+        S3: the containers of a multi-node job run in awsvpc mode and get no public IP (ECS Developer Guide,
+        "Task networking with the awsvpc network mode": "tasks aren't given public IP addresses"), so an
+        internet gateway does not take them out; a NAT route 0.0.0.0/0 or an S3 gateway endpoint on the
+        subnet's route table (VPC User Guide, "Gateway endpoints for Amazon S3") does. The subnet's table is
+        the one associated with it, else the VPC's main table (VPC User Guide, "Route tables").
+        Nodes: instances reach each other only where a security group admits their traffic — one admitting
+        all protocols from a group the instances have (or from anywhere) — and one lets it out (VPC User
+        Guide, "Security group rules")."""
+        batch = self.client("batch")
+        queue = batch.describe_job_queues(jobQueues=[queue_name])["jobQueues"][0]
+        arns = [o["computeEnvironment"] for o in queue["computeEnvironmentOrder"]]
+        ces = batch.describe_compute_environments(computeEnvironments=arns)["computeEnvironments"]
+        return self.reach(sorted({x for ce in ces for x in ce["computeResources"].get("subnets", [])}),
+                          sorted({x for ce in ces for x in ce["computeResources"].get("securityGroupIds", [])}))
+
+    def reach(self, subnets, groups):
+        """network_reach() for instances in `subnets` with security groups `groups`."""
+        ec2 = self.client("ec2")
+        why = []
+        vpcs = {x["VpcId"] for x in ec2.describe_subnets(SubnetIds=subnets)["Subnets"]}
+        tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": sorted(vpcs)}])["RouteTables"]
+        endpoints = ec2.describe_vpc_endpoints()["VpcEndpoints"]
+        s3_tables = {t for e in endpoints if e["ServiceName"] == f"com.amazonaws.{self.region}.s3"
+                     and e.get("VpcEndpointType") == "Gateway" and e.get("State") == "available"
+                     for t in e.get("RouteTableIds", [])}
+        s3 = True
+        for subnet in subnets:
+            table = next((t for t in tables for a in t.get("Associations", []) if a.get("SubnetId") == subnet),
+                         None) or next((t for t in tables for a in t.get("Associations", []) if a.get("Main")
+                                        and t["VpcId"] in vpcs), None)
+            nat = table and any(r.get("DestinationCidrBlock") == "0.0.0.0/0" and r.get("NatGatewayId")
+                                for r in table.get("Routes", []))
+            if not (nat or (table and table["RouteTableId"] in s3_tables)):
+                s3 = False
+                why.append(f"{subnet}: no NAT route and no S3 gateway endpoint")
+        rules = ec2.describe_security_groups(GroupIds=groups)["SecurityGroups"] if groups else []
+        admits = any(p.get("IpProtocol") == "-1" and (
+            any(g.get("GroupId") in groups for g in p.get("UserIdGroupPairs", []))
+            or any(r.get("CidrIp") == "0.0.0.0/0" for r in p.get("IpRanges", [])))
+            for g in rules for p in g.get("IpPermissions", []))
+        lets_out = any(p.get("IpProtocol") == "-1" for g in rules for p in g.get("IpPermissionsEgress", []))
+        if not (admits and lets_out):
+            why.append(f"security groups {groups}: " + ("nothing lets the traffic out" if admits else
+                                                        "none admits all traffic from the nodes' groups"))
+        return {"s3": s3, "nodes": admits and lets_out, "why": why}
 
     @staticmethod
     def _profile_age(backend, profile_arn):
@@ -489,8 +585,13 @@ class BatchHarness:
         command = list(main.get("command") or ["qecloud", "agent"])
         if command[0] == "qecloud":
             command[0] = self.qecloud
+        # The nodes reach S3 (moto, on this host's loopback) and each other only as the job's network allows.
+        reach = self.network_reach(job.job_queue.name)
+        with self._lock:
+            self.reach_of_jobs[job.job_id] = reach
         spec = {"job_id": job.job_id, "nodes": nodes, "command": command, "environment": env,
-                "node_environment": node_env, "log_dir": work, "forward_ports": [self.port],
+                "node_environment": node_env, "log_dir": work,
+                "forward_ports": [self.port] if reach["s3"] else [], "isolated": not reach["nodes"],
                 "ecs_network": True,
                 "forwards": [{"inside_address": "169.254.170.2", "inside_port": 80, "host_port": self._creds_port}],
                 "faults": faults, "start_delays": {str(k): v for k, v in self.child_delays.items()}}

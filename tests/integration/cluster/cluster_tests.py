@@ -6,7 +6,8 @@ real pw.x computes across all nodes.
 Cases: three_nodes (energy equals the single-node run with the same layout to 1e-8 Ry, every node's
 address in mpirun's rank map, logs stored), no_start (deadline error naming the node), wrong_secret (join
 refused, no secret in any log), kill_agent and link_down (job non-zero within 15 s of the fault), main_lost (children leave by themselves), pw_fails
-(pw.x rejects the input at run time: non-zero, logs stored), not_root (clear error, nothing created).
+(pw.x rejects the input at run time: non-zero, logs stored), not_root (clear error, nothing created),
+isolated_nodes (rehearse-nodes with isolated bridge ports: node 1 cannot reach node 0; without, it can).
 After every case: no namespace, bridge or agent/orted/pw.x process may be left behind.
 
 Usage: cluster_tests.py QECLOUD_BINARY SOURCE_DIR [CASE…]   (needs root, iproute2, pw.x, mpirun)
@@ -291,8 +292,35 @@ def killed_owner(case):
         subprocess.run(["kill", "-9", pid])
 
 
+def isolated_nodes(case):
+    # rehearse-nodes' "isolated" (a network whose security groups admit nothing between the nodes, as the
+    # AWS Batch harness plays it): node 1 cannot reach node 0, while on an ordinary bridge it can.
+    probe = ("import os, socket, time\n"
+             "if os.environ['ROLE'] == 'listen':\n"
+             "    s = socket.socket(); s.bind(('0.0.0.0', 7000)); s.listen(); time.sleep(4)\n"
+             "else:\n"
+             "    time.sleep(0.5)\n"
+             "    try:\n"
+             "        socket.create_connection(('198.18.0.10', 7000), timeout=2); print('reached')\n"
+             "    except OSError as e:\n"
+             "        print('unreachable', e)\n")
+    for isolated in (False, True):
+        logs = tempfile.mkdtemp(prefix=f"{case}-", dir=WORK)
+        spec = os.path.join(logs, "spec.json")
+        with open(spec, "w") as f:
+            json.dump({"job_id": case, "nodes": 2, "command": [shutil.which("python3"), "-c", probe],
+                       "environment": {"PATH": "/usr/bin:/bin"}, "log_dir": logs, "isolated": isolated,
+                       "node_environment": {"0": {"ROLE": "listen"}, "1": {"ROLE": "connect"}}}, f)
+        r = subprocess.run([QECLOUD, "rehearse-nodes", "--spec", spec], capture_output=True, text=True, timeout=60)
+        said = read(os.path.join(logs, "node-1.log"))
+        want = "unreachable" if isolated else "reached"
+        check(case, r.returncode == 0 and said.split(" ")[0].strip() == want,
+              f"isolated={isolated}: exit {r.returncode}, node 1 said {said!r}\n{r.stderr[-1000:]}")
+
+
 CASES = {
     "three_nodes": three_nodes,
+    "isolated_nodes": isolated_nodes,
     "no_start": no_start,
     "wrong_secret": wrong_secret,
     "kill_agent": lambda c: lost_node(c, "kill-agent:1:1"),
