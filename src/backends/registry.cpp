@@ -63,6 +63,14 @@ nlohmann::json RunResult::to_json() const {
           {"message", message}};
 }
 
+Submitted submitted_of(const StartedJob& job) {
+  Submitted out;
+  out.job_id = job.record.id;
+  out.outputs_url = job.location.url();
+  out.refused = job.refused;
+  return out;
+}
+
 void refuse_options(const JobOptions& o, const char* backend, std::initializer_list<const char*> taken,
                     const char* why) {
   for (const auto& given : o.given) {

@@ -2,20 +2,15 @@
 
 #include <algorithm>
 #include <ctime>
-#include <filesystem>
 #include <regex>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "backends/awsbatch/cost.hpp"
-#include "core/crypto.hpp"
 #include "core/error.hpp"
-#include "job/outputs.hpp"
+#include "job/scheduled.hpp"
 #include "job/start.hpp"
-#include "qe/results.hpp"
-
-namespace fs = std::filesystem;
 
 namespace qecloud::backends::awsbatch {
 namespace {
@@ -83,26 +78,9 @@ json remote_record(const aws::Api& api, const AwsConfig& c, const json& answer, 
 
 // The main agent's report says what happened (converged, not converged, which node was lost).
 void record_final(JobDb& db, const JobRecord& job, const BatchState& s) {
-  JobState state = s.batch_status == "SUCCEEDED" ? JobState::kSucceeded : JobState::kFailed;
-  std::string message = s.status_reason;
-  int exit_code = s.batch_status == "SUCCEEDED" ? kExitOk : kExitFailure;
-  json results = json::object();
-  try {
-    const JobLocation loc = JobLocation::of_job_url(job.store_url, job.id);
-    auto store = storage::open_store(loc.root_url);
-    if (auto a = read_stored_report(*store, loc)) {
-      state = a->state;
-      exit_code = a->exit_code;
-      if (!a->message.empty())
-        message = s.status_reason.empty() ? a->message : fmt::format("{} ({})", a->message, s.status_reason);
-      results = qe::to_json(a->results);
-    } else if (message.empty()) {
-      message = "the main node left no report";
-    }
-  } catch (const std::exception& e) {
-    message += fmt::format(" (the job's report could not be read: {})", e.what());
-  }
-  db.finish_if_active(job.id, state, exit_code, results, message);
+  const bool ok = s.batch_status == "SUCCEEDED";
+  record_scheduled_end(db, job, ok ? JobState::kSucceeded : JobState::kFailed, ok ? kExitOk : kExitFailure,
+                       s.status_reason);
 }
 
 json cost_of(const JobRecord& job, const BatchState& s) {
@@ -161,13 +139,8 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
   JobDb db(job_db_path());
   // The image's pw.x is not on this machine: judged against every release until the image records its own.
   StartedJob job = start_job({o.input, o.name, c.store_url(), "awsbatch", ""}, db, obs.on_validated);
-  Submitted out;
-  out.job_id = job.record.id;
-  out.outputs_url = job.location.url();
-  if (job.refused) {
-    out.refused = true;
-    return out;
-  }
+  Submitted out = submitted_of(job);
+  if (out.refused) return out;
   JobGuard guard(db, out.job_id);
   try {
     out.estimate = cost_line(type, o.nodes, o.time_limit_s / 3600.0, c.prices);
@@ -177,11 +150,7 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
     stage_inputs(job);
     // 3. The job, with the node contract (the image's pw.x and mpirun).
     guard.step("submitting to AWS Batch");
-    NodeContract contract;
-    contract.secret = random_hex(24);
-    contract.store_url = job.location.root_url;
-    contract.store_job = job.location.key();
-    contract.input = job.bundle.input_rel;
+    const NodeContract contract = job_contract(job);
     const json ans = api.must({"batch", "SubmitJob",
                                submit_job_input(c, batch_job_name(job.record.name, out.job_id), contract,
                                                 o.nodes, type, o.time_limit_s)});
