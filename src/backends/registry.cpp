@@ -8,6 +8,7 @@
 #include "backends/backend.hpp"
 #include "backends/local/local_backend.hpp"
 #include "backends/netns/netns_backend.hpp"
+#include "backends/slurm/slurm_backend.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 
@@ -22,6 +23,7 @@ const std::array kBackends{
     Backend{"awsbatch", "AWS Batch multi-node parallel jobs (`qecloud submit --backend awsbatch`)", nullptr,
             awsbatch::submit_job, awsbatch::refresh_job, awsbatch::job_logs, awsbatch::cancel_job,
             awsbatch::fetch_job},
+    slurm::backend(),
 };
 
 }  // namespace
