@@ -134,10 +134,12 @@ const json& remote_of(const JobRecord& job) {
 }
 
 SubmitPlan plan_submit(const SlurmConfig& c, const JobOptions& o) {
-  refuse_options(o, "slurm",
-                 {"--nodes", "--partition", "--time", "--account", "--qos", "--ntasks-per-node", "--name",
-                  "--config", "--store"},
-                 "Slurm runs the cluster's pw.x; the main agent plans ranks and pools from the nodes' slots");
+  refuse_options(
+      o, "slurm",
+      {"--nodes", "--partition", "--time", "--account", "--qos", "--ntasks-per-node", "--name", "--config",
+       "--store"},
+      "a Slurm job takes --nodes, --ntasks-per-node, --time, --partition, --account, --qos, --store, "
+      "--name and --config");
   SubmitPlan p;
   p.nodes = o.nodes;
   if (p.nodes < 1) throw UsageError("--nodes: at least 1");

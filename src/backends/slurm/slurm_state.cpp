@@ -30,7 +30,7 @@ constexpr std::array kStates{
     Row{"RESIZING", JobState::kRunning, false, "changing size"},
     Row{"STAGE_OUT", JobState::kRunning, false, "staging out files"},
     Row{"COMPLETED", JobState::kSucceeded, true, ""},
-    Row{"FAILED", JobState::kFailed, true, "a non-zero exit code"},
+    Row{"FAILED", JobState::kFailed, true, ""},
     Row{"TIMEOUT", JobState::kFailed, true, "the time limit was reached"},
     Row{"NODE_FAIL", JobState::kFailed, true, "a node failed"},
     Row{"OUT_OF_MEMORY", JobState::kFailed, true, "out of memory"},
