@@ -293,7 +293,7 @@ def ours():
 
 
 def stale():
-    """Namespaces of harnesses whose process is gone; removes them (and their processes)."""
+    """Namespaces and directories of harnesses whose process is gone; removes them (and their processes)."""
     removed = []
     for ns in ours():
         pid = int(re.match(r"qs(\d+)", ns).group(1))
@@ -302,4 +302,10 @@ def stale():
         kill_namespace(ns)
         sh("ip", "netns", "del", ns, check=False)
         removed.append(ns)
+    for parent in ("/run", "/var/tmp"):
+        for name in os.listdir(parent):
+            m = re.fullmatch(r"qecloud-slurm-(\d+)", name)
+            if m and not os.path.exists(f"/proc/{m.group(1)}"):
+                shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+                removed.append(os.path.join(parent, name))
     return removed
