@@ -158,8 +158,10 @@ export QECLOUD_JOB_SECRET='s3cr3t'\''quote'
 
 # One agent on each of the other nodes, as one step in the background. They join the main agent on
 # this node (srun gives them its address as SLURM_LAUNCH_NODE_IPADDR) and start what mpirun asks
-# of them. --overlap: a later step (mpirun's own) may share their CPUs.
-srun --nodes=2 --ntasks=2 --relative=1 --overlap '/opt/qecloud/bin/qecloud' agent --scheduler slurm &
+# of them. The step has all the job's CPUs on its nodes (srun(1): without --exact a step gets every
+# non-GRES resource); --cpu-bind=none keeps the agent, and the ranks it starts, off a single core;
+# --overlap lets a later step (mpirun's own) share them; --mpi=none: the agents are not MPI programs.
+srun --nodes=2 --ntasks=2 --relative=1 --overlap --cpu-bind=none --mpi=none '/opt/qecloud/bin/qecloud' agent --scheduler slurm &
 
 # The main agent: this shell becomes it, so that Slurm's signal reaches it and nothing else. It runs
 # pw.x across all nodes, stores outputs, restart data and results.json, and exits with the job's code.

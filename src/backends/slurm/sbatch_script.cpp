@@ -59,8 +59,12 @@ void body(std::string& s, const SbatchJob& j) {
         "\n# One agent on each of the other nodes, as one step in the background. They join the main agent "
         "on\n"
         "# this node (srun gives them its address as SLURM_LAUNCH_NODE_IPADDR) and start what mpirun asks\n"
-        "# of them. --overlap: a later step (mpirun's own) may share their CPUs.\n"
-        "srun --nodes={0} --ntasks={0} --relative=1 --overlap {1} &\n",
+        "# of them. The step has all the job's CPUs on its nodes (srun(1): without --exact a step gets "
+        "every\n"
+        "# non-GRES resource); --cpu-bind=none keeps the agent, and the ranks it starts, off a single core;\n"
+        "# --overlap lets a later step (mpirun's own) share them; --mpi=none: the agents are not MPI "
+        "programs.\n"
+        "srun --nodes={0} --ntasks={0} --relative=1 --overlap --cpu-bind=none --mpi=none {1} &\n",
         j.nodes - 1, agent);
   }
   s += "\n# The main agent: this shell becomes it, so that Slurm's signal reaches it and nothing else. It "
