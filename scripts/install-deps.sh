@@ -16,6 +16,8 @@ PACKAGES=(
   iproute2
   # peers for tests and benchmarks: ASE's pw.x output reader; GNU time (peak memory in the e2e tests)
   python3 python3-ase time
+  # a real Slurm (22.05) for the Slurm backend's tests: started by tests/integration/slurm, never as services
+  slurm-wlm munge
 )
 
 missing=()

@@ -17,7 +17,6 @@
 #include "agent/wire.hpp"
 #include "core/error.hpp"
 #include "core/stop_signals.hpp"
-#include "core/topology.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -72,7 +71,7 @@ int run_child(const NodeEnv& node, const NodeContract& s, const Log& log) {
   const fs::path work = fs::path(s.work_root) / node.job_id;  // the same path as on the main: mpirun's cwd
   fs::create_directories(work / fs::path(s.input).parent_path());  // where the ranks run, as on the main
   const std::string address = !s.address.empty() ? s.address : primary_ipv4();
-  const int slots = s.slots > 0 ? s.slots : detect_topology().physical_cores;
+  const int slots = node_slots(node, s);
   ExecServer exec(s, work.string(), log);
   StopSignals signals;
   auto leave = [&](int code) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -17,7 +18,6 @@
 #include "core/diagnostic.hpp"
 #include "core/error.hpp"
 #include "core/stop_signals.hpp"
-#include "core/topology.hpp"
 #include "job/outputs.hpp"
 #include "job/pw_run.hpp"
 #include "job/report.hpp"
@@ -59,6 +59,20 @@ void raise_file_limit() {
     lim.rlim_cur = lim.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &lim);
   }
+}
+
+// SCF progress in the main's log — the job's output file under Slurm, its log stream on AWS Batch — so
+// that `qecloud logs -f` follows the run, not only the agents.
+void log_progress(const qe::ProgressEvent& e, const Log& tee) {
+  using K = qe::ProgressEvent::Kind;
+  if (e.kind == K::kScfIteration && e.scf_accuracy_ry)
+    tee(fmt::format("SCF iteration {}: estimated accuracy {:.2e} Ry", e.iteration, *e.scf_accuracy_ry));
+  else if (e.kind == K::kScfConverged && e.energy_ry)
+    tee(fmt::format("SCF converged in {} iterations: E = {:.8f} Ry", e.iteration, *e.energy_ry));
+  else if (e.kind == K::kScfFailed)
+    tee(fmt::format("SCF did not converge in {} iterations", e.iteration));
+  else if (e.kind == K::kIonicStep)
+    tee(fmt::format("ionic step {}", e.ionic_step));
 }
 
 // What the main node carries from step to step.
@@ -122,7 +136,7 @@ bool gather(MainRun& m, RendezvousServer& rv, const std::string& address, Clock:
     m.tee(m.report.message);
     return false;
   }
-  const int own_slots = m.c.slots > 0 ? m.c.slots : detect_topology().physical_cores;
+  const int own_slots = node_slots(m.node, m.c);
   // Where the children reached this node is where their ranks will reach it too.
   const std::string own = rv.own_address().empty() ? address : rv.own_address();
   m.network = network_of(own).value_or("");
@@ -160,8 +174,12 @@ void run_mpi(MainRun& m, RendezvousServer& rv) {
   launch.pools = m.report.pools;
   launch.yield_when_idle = m.c.yield_when_idle;
   launch.as_root = ::geteuid() == 0;
-  launch.hostfile = (m.work / output_name::kHostfile).string();
-  launch.rsh_agent = self_exe() + " agent exec";
+  if (m.c.launcher == "scheduler") {
+    launch.scheduler_launch = true;  // mpirun asks the scheduler (srun) to start its daemons
+  } else {
+    launch.hostfile = (m.work / output_name::kHostfile).string();
+    launch.rsh_agent = self_exe() + " agent exec";
+  }
   launch.network = m.network;
   PwRun run;
   run.command.argv = pw_argv(launch);
@@ -179,6 +197,7 @@ void run_mpi(MainRun& m, RendezvousServer& rv) {
   StopSignals signals;
   PwRunEvents ev;
   ev.on_note = m.tee;
+  ev.on_progress = [&](const qe::ProgressEvent& e) { log_progress(e, m.tee); };
   ev.stop_signal = [&] { return signals.received(); };
   ev.lost = [&] { return rv.lost(); };
   m.tee(fmt::format("running {} ranks on {} nodes, {} pools ({}; grace {} s)", m.report.ranks,
@@ -233,12 +252,22 @@ int run_main(const NodeEnv& node, const NodeContract& c, const Log& log, bool dr
     m.tee("this node has no IPv4 address other than loopback; set " + std::string(node_var::kAddress));
     return kExitFailure;
   }
+  // From here on SIGINT/SIGTERM (Slurm's time-limit signal, `scancel --batch`, Batch's stop) end the job
+  // with a report; run_mpi's own StopSignals shares the flag, so one received before pw.x starts stops it.
+  StopSignals signals;
   RendezvousServer rv(node, c, m.tee);  // listening from now on: children may join while we fetch
   m.tee(fmt::format("main node {} of {} ({}, {}) listening on port {}", node.node_index, node.num_nodes,
                     hostname(), address, rv.port()));
   try {
     if (!dry_run && !fetch_and_validate(m)) return finish(m, rv, log_file);
     if (!gather(m, rv, address, started)) return finish(m, rv, log_file);
+    if (const int sig = signals.received()) {
+      m.report.state = JobState::kStopped;
+      m.report.exit_code = kExitStopped;
+      m.report.message = fmt::format("stopped by {} before pw.x started", strsignal(sig));
+      m.tee(m.report.message);
+      return finish(m, rv, log_file);
+    }
     if (dry_run) {
       m.report.state = JobState::kSucceeded;
       m.report.exit_code = kExitOk;

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "job/database.hpp"
+#include "job/start.hpp"
 #include "qe/layout.hpp"
 #include "qe/output_parser.hpp"
 #include "qe/validator.hpp"
@@ -33,14 +34,17 @@ struct JobOptions {
   bool oversubscribe = false;
   std::string pw = "pw.x";
   std::string mpirun = "mpirun";
-  int grace_s = 30;                 // after the EXIT file, before pw.x is killed
-  int join_timeout_s = 60;          // multi-node: how long the main waits for every node
-  int slots_per_node = 0;           // netns: 0 = cores / nodes
-  int time_limit_s = 24 * 3600;     // submit: each attempt's limit
-  std::string instance_type;        // awsbatch
-  std::vector<std::string> faults;  // netns, for tests: KIND:NODE[:SECONDS]
-  std::string config_path;          // qecloud.toml, for backends configured there
-  std::set<std::string> given;      // "--ranks", "--pw", … as typed
+  int grace_s = 30;                     // after the EXIT file, before pw.x is killed
+  int join_timeout_s = 60;              // multi-node: how long the main waits for every node
+  int slots_per_node = 0;               // netns: 0 = cores / nodes
+  int time_limit_s = 24 * 3600;         // submit: each attempt's limit
+  std::string instance_type;            // awsbatch
+  std::string partition, account, qos;  // slurm: sbatch's --partition, --account, --qos
+  std::string slurm_time;               // slurm: --time, in Slurm's formats ("90", "12:00:00", "2-00")
+  int tasks_per_node = 0;               // slurm: --ntasks-per-node; 0 = the config's, else whole nodes
+  std::vector<std::string> faults;      // netns, for tests: KIND:NODE[:SECONDS]
+  std::string config_path;              // qecloud.toml, for backends configured there
+  std::set<std::string> given;          // "--ranks", "--pw", … as typed
 };
 
 // Progress for people while a job runs in the foreground.
@@ -70,6 +74,10 @@ struct Submitted {
   std::string estimate;  // a cost line, when the backend bills
   bool refused = false;  // invalid input: recorded, nothing submitted
 };
+
+// What submit answers once the job is recorded: its id and store URL; `refused` when the input was invalid
+// (recorded as such; nothing may be submitted).
+Submitted submitted_of(const StartedJob& job);
 
 struct NodeStatus {
   int index = 0;

@@ -8,6 +8,7 @@
 #include "backends/backend.hpp"
 #include "backends/local/local_backend.hpp"
 #include "backends/netns/netns_backend.hpp"
+#include "backends/slurm/slurm_backend.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 
@@ -22,6 +23,7 @@ const std::array kBackends{
     Backend{"awsbatch", "AWS Batch multi-node parallel jobs (`qecloud submit --backend awsbatch`)", nullptr,
             awsbatch::submit_job, awsbatch::refresh_job, awsbatch::job_logs, awsbatch::cancel_job,
             awsbatch::fetch_job},
+    slurm::backend(),
 };
 
 }  // namespace
@@ -61,6 +63,14 @@ nlohmann::json RunResult::to_json() const {
           {"results", qe::to_json(results)},
           {"outputs", outputs_url},
           {"message", message}};
+}
+
+Submitted submitted_of(const StartedJob& job) {
+  Submitted out;
+  out.job_id = job.record.id;
+  out.outputs_url = job.location.url();
+  out.refused = job.refused;
+  return out;
 }
 
 void refuse_options(const JobOptions& o, const char* backend, std::initializer_list<const char*> taken,

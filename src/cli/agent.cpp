@@ -52,14 +52,16 @@ int cmd_agent(std::vector<std::string> args) {
   if (args.size() >= 2 && args[1] == "exec") return cmd_agent_exec(args);
   CLI::App app{
       "Run on every node of a multi-node job (the container's CMD on AWS Batch). Reads the node's role from "
-      "the scheduler's environment (AWS Batch: AWS_BATCH_JOB_NODE_INDEX, …) and the job from QECLOUD_* "
+      "the scheduler's environment (AWS Batch: AWS_BATCH_JOB_NODE_INDEX, …; Slurm: SLURM_JOB_ID, …) and the "
+      "job from QECLOUD_* "
       "variables (QECLOUD_JOB_SECRET, and on the main QECLOUD_STORE, QECLOUD_STORE_JOB, QECLOUD_INPUT). The "
       "main waits for every child to join, runs pw.x across all nodes with `qecloud agent exec` as mpirun's "
       "launcher, stores outputs and logs, and exits with the job's status; children exit when it ends.",
       args[0]};
   std::string scheduler;
   bool dry_run = false;
-  app.add_option("--scheduler", scheduler, "whose environment to read (default: detect; known: awsbatch)");
+  app.add_option("--scheduler", scheduler,
+                 "whose environment to read (default: detect; known: awsbatch, slurm)");
   app.add_flag(
       "--dry-run", dry_run,
       "rendezvous only: every node joins, the main writes the hostfile and ends the job; nothing runs");

@@ -1,5 +1,5 @@
 // `qecloud infra up|down|status` (AWS Batch's resources from qecloud.toml) and `qecloud submit` (to any
-// backend that submits; AWS Batch today). What follows a job — status, logs, cancel, fetch — is in jobs.cpp.
+// backend that submits: AWS Batch, Slurm). What follows a job — status, logs, cancel, fetch — is in jobs.cpp.
 #include <algorithm>
 #include <cstdio>
 
@@ -30,6 +30,13 @@ constexpr const char* kConfigHelp =
     "  instance_types = [\"c5n.18xlarge\"]\n  max_vcpus = 256\n"
     "  image = \"123456789012.dkr.ecr.us-east-2.amazonaws.com/qecloud:1\"\n"
     "Credentials: the standard chain (AWS_ACCESS_KEY_ID…, AWS_PROFILE, container or instance role).";
+
+constexpr const char* kSlurmConfigHelp =
+    "\nSlurm settings (optional) come from the same file, section [slurm]: partition, account, qos,\n"
+    "  time = \"12:00:00\", ntasks_per_node, modules = [\"quantum-espresso\"], pw, mpirun, qecloud (the "
+    "path\n"
+    "  the nodes run), store = \"file:///shared/qecloud\" (a path every node sees), signal_margin = 120,\n"
+    "  sbatch_options = [\"--constraint=…\"].";
 
 std::unique_ptr<aws::ServiceApi> open_api(const backends::awsbatch::AwsConfig& c) {
   return std::make_unique<aws::ServiceApi>(process_env(), aws::make_curl_client(), c.region);
@@ -103,20 +110,32 @@ int cmd_infra(std::vector<std::string> args) {
 
 int cmd_submit(std::vector<std::string> args) {
   CLI::App app{
-      "Submit a pw.x job to a scheduler (AWS Batch: a multi-node job): validate, upload the inputs, "
-      "submit, and return. Follow it with `qecloud status|logs|fetch`.",
+      "Submit a pw.x job to a scheduler (AWS Batch: a multi-node job; Slurm: sbatch): validate, stage the "
+      "inputs, submit, and return. Follow it with `qecloud status|logs|fetch`.",
       args[0]};
-  app.footer(kConfigHelp);
+  app.footer(std::string(kConfigHelp) + kSlurmConfigHelp);
   backends::JobOptions o;
   std::string backend_name = "awsbatch", timeout = "24h";
   bool json_out = false;
   app.add_option("INPUT", o.input, "pw.x input file")->required();
-  app.add_option("--backend", backend_name, "where to run: awsbatch (for this machine, use `qecloud run`)");
+  app.add_option("--backend", backend_name,
+                 "where to run: awsbatch or slurm (for this machine, use `qecloud run`)");
   app.add_option("--nodes", o.nodes, "nodes (instances); ranks per node = its physical cores")
-      ->check(CLI::Range(2, 1000));
+      ->check(CLI::Range(1, 1000));
   app.add_option("--instance-type", o.instance_type,
                  "one of the config's instance_types (default: the first)");
   app.add_option("--timeout", timeout, "each attempt's limit: 3600, 90m, 12h, 2d (default 24h)");
+  app.add_option("--partition", o.partition,
+                 "Slurm: the partition (default: [slurm] partition, else Slurm's)");
+  app.add_option("--time", o.slurm_time,
+                 "Slurm: the time limit in Slurm's formats: 90 (minutes), 1:30:00, 2-00:00:00; the job stops "
+                 "cleanly before it");
+  app.add_option("--account", o.account, "Slurm: the account charged");
+  app.add_option("--qos", o.qos, "Slurm: the quality of service");
+  app.add_option("--ntasks-per-node", o.tasks_per_node, "Slurm: MPI ranks per node (default: whole nodes)")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--store", o.store_url,
+                 "Slurm: where the job keeps its files: file:///<shared path> or s3://…");
   app.add_option("--name", o.name, "a name for the job (default: the input's file name)");
   app.add_option("--config", o.config_path, "qecloud.toml to read");
   app.add_flag("--json", json_out, "print one JSON object: job_id, batch_job_id, outputs, estimate");

@@ -43,6 +43,7 @@ std::map<std::string, std::string> NodeContract::to_env() const {
   put(kOversubscribed, yield_when_idle, "1");
   put(kAddress, !address.empty(), address);
   put(kWork, work_root != d.work_root, work_root);
+  put(kLauncher, launcher != d.launcher, launcher);
   if (has_job()) {
     env[kStore] = store_url;
     env[kStoreJob] = store_job;
@@ -99,6 +100,9 @@ NodeContract NodeContract::from_env(const EnvLookup& env, bool need_job) {
     throw UsageError(fmt::format("{} must be at least twice {}", kLostAfter, kHeartbeat));
   if (auto v = env(kOversubscribed)) c.yield_when_idle = *v == "1";
   c.address = env_text(env, kAddress).value_or("");
+  c.launcher = env_text(env, kLauncher).value_or(c.launcher);
+  if (c.launcher != "agent" && c.launcher != "scheduler")
+    throw UsageError(fmt::format("{}='{}': agent or scheduler", kLauncher, c.launcher));
   if (auto w = env_text(env, kWork))
     c.work_root = *w;
   else if (auto t = env_text(env, "TMPDIR"))

@@ -29,6 +29,7 @@ inline constexpr const char* kWork = "QECLOUD_AGENT_WORK";
 inline constexpr const char* kHeartbeat = "QECLOUD_HEARTBEAT_INTERVAL";
 inline constexpr const char* kLostAfter = "QECLOUD_HEARTBEAT_TIMEOUT";
 inline constexpr const char* kOversubscribed = "QECLOUD_AGENT_OVERSUBSCRIBED";
+inline constexpr const char* kLauncher = "QECLOUD_MPI_LAUNCHER";
 // Set by the main node for mpirun's launcher (`qecloud agent exec`): "address port" of every node.
 inline constexpr const char* kPeers = "QECLOUD_AGENT_PEERS";
 // The secret is not in the environment: the nodes read it from the job's store (store_layout's secret_key).
@@ -57,6 +58,10 @@ struct NodeContract {
   bool yield_when_idle = false;   // nodes share cores (a rehearsal on one machine)
   std::string address;            // this node's address; default: its first non-loopback IPv4
   std::string work_root = "/tmp/qecloud-agent";  // each job works in <work_root>/<scheduler job id>
+  // How mpirun reaches the other nodes: "agent" (`qecloud agent exec` as its remote launcher, every
+  // backend's default) or "scheduler" (mpirun's own support for the scheduler it runs under: srun in a
+  // Slurm job; the two are compared in docs/ARCHITECTURE.md, "Slurm").
+  std::string launcher = "agent";
 
   bool has_job() const { return !store_url.empty(); }
   // Every variable of the contract (the job's part only when has_job()).

@@ -18,14 +18,18 @@ using Clock = std::chrono::steady_clock;
 namespace qecloud {
 
 std::vector<std::string> pw_argv(const MpiLaunch& m) {
-  const bool multi_node = !m.hostfile.empty();
+  const bool multi_node = !m.hostfile.empty() || m.scheduler_launch;
   if (m.ranks <= 1 && !multi_node) return {m.pw, "-in", m.input};
   std::vector<std::string> argv = {m.mpirun};
-  if (multi_node) argv.insert(argv.end(), {"--hostfile", m.hostfile});
+  if (!m.hostfile.empty()) argv.insert(argv.end(), {"--hostfile", m.hostfile});
   argv.insert(argv.end(), {"-np", std::to_string(m.ranks)});
   if (multi_node) argv.insert(argv.end(), {"--map-by", "slot", "--display-map"});
+  // Through the agents, the hostfile is the whole allocation: inside a Slurm (or Grid Engine) job mpirun
+  // would otherwise take the scheduler's launcher and node list over ours (OpenMPI 4.1 picks plm/slurm and
+  // ras/slurm whenever SLURM_JOB_ID is set).
   if (!m.rsh_agent.empty())
-    argv.insert(argv.end(), {"--mca", "plm_rsh_agent", m.rsh_agent, "--mca", "plm_rsh_no_tree_spawn", "1"});
+    argv.insert(argv.end(), {"--mca", "plm", "rsh", "--mca", "ras", "^slurm,gridengine", "--mca",
+                             "plm_rsh_agent", m.rsh_agent, "--mca", "plm_rsh_no_tree_spawn", "1"});
   if (!m.network.empty())
     argv.insert(argv.end(),
                 {"--mca", "btl_tcp_if_include", m.network, "--mca", "oob_tcp_if_include", m.network});

@@ -24,12 +24,14 @@ struct MpiLaunch {
   std::string pw = "pw.x";
   std::string input;  // -in INPUT, relative to the run directory
   int ranks = 1;
-  int pools = 1;                 // -nk
-  bool oversubscribe = false;    // more ranks than cores: --oversubscribe, ranks yield when idle
-  bool yield_when_idle = false;  // nodes share cores (a rehearsal)
-  bool as_root = false;          // --allow-run-as-root (containers run as root)
-  std::string hostfile;          // multi-node: --hostfile FILE --map-by slot --display-map
-  std::string rsh_agent;         // multi-node: mpirun's remote launcher (`<qecloud> agent exec`)
+  int pools = 1;                  // -nk
+  bool oversubscribe = false;     // more ranks than cores: --oversubscribe, ranks yield when idle
+  bool yield_when_idle = false;   // nodes share cores (a rehearsal)
+  bool as_root = false;           // --allow-run-as-root (containers run as root)
+  std::string hostfile;           // multi-node: --hostfile FILE --map-by slot --display-map
+  std::string rsh_agent;          // multi-node: mpirun's remote launcher (`<qecloud> agent exec`)
+  bool scheduler_launch = false;  // multi-node through mpirun's own scheduler support (Slurm: srun starts
+                                  // its daemons); the allocation comes from the scheduler, not a hostfile
   // multi-node: the job's network (CIDR); OpenMPI's TCP transports (BTL) and its daemons' channel (OOB) use
   // only interfaces on it — never, say, the link-local ecs-eth0 every AWS Batch container also has (the seed
   // pinned btl_tcp_if_include eth0; AWS's batch-mpi sample excludes lo,ecs-eth0).

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "core/crypto.hpp"
 #include "core/error.hpp"
 
 namespace fs = std::filesystem;
@@ -70,6 +71,15 @@ StartedJob start_job(const JobRequest& req, JobDb& db,
   js.bundle = input_bundle(input.string(), js.report.needs);
   guard.release();  // the caller guards the rest
   return js;
+}
+
+NodeContract job_contract(const StartedJob& job) {
+  NodeContract c;
+  c.secret = random_hex(24);
+  c.store_url = job.location.root_url;
+  c.store_job = job.location.key();
+  c.input = job.bundle.input_rel;
+  return c;
 }
 
 void stage_inputs(const StartedJob& job) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "job/database.hpp"
+#include "job/node_contract.hpp"
 #include "job/store_layout.hpp"
 #include "qe/validator.hpp"
 #include "storage/object_store.hpp"
@@ -45,6 +46,9 @@ StartedJob start_job(const JobRequest& req, JobDb& db,
 
 // Puts the bundle under the job's input/ in its store (what a node's agent fetches and reruns).
 void stage_inputs(const StartedJob& job);
+// The node contract of a job its backend starts on several nodes: a fresh per-job secret, the store, the
+// job's key in it and the input's path in the bundle; the rest keeps the contract's defaults.
+NodeContract job_contract(const StartedJob& job);
 // Copies the bundle into `dir` (a local run's work directory) with the same layout as input/.
 void copy_bundle(const InputBundle& bundle, const std::string& dir);
 

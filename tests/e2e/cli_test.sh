@@ -136,8 +136,10 @@ TOML
 check "a tutorial placeholder is refused with file:line" eval 'rc 2 && err_has "qecloud.toml:3: aws.bucket: '"'"'bucket-xxxxxxxxx'"'"' is a placeholder"'
 (cd "$work" && run submit "$src/examples/si/scf.in" --nodes 3 --timeout 2fortnights)
 check "submit refuses a bad --timeout" eval 'rc 2 && err_has "--timeout"'
-(cd "$work" && run submit "$src/examples/si/scf.in" --backend slurm --nodes 2)
-check "submit names the backends it has" eval 'rc 2 && err_has "only awsbatch"'
+(cd "$work" && run submit "$src/examples/si/scf.in" --backend local --nodes 2)
+check "submit names the backends it has" eval 'rc 2 && err_has "only awsbatch, slurm submit"'
+(cd "$work" && run submit "$src/examples/si/scf.in" --backend slurm --nodes 2 --timeout 1h)
+check "a Slurm job refuses AWS Batch's --timeout" eval 'rc 2 && err_has "--timeout: the slurm backend does not take it"'
 run status 20200101-000000-0000 --config "$work/qecloud.toml"
 check "status of an unknown job" eval '! rc 0'
 unset QECLOUD_HOME

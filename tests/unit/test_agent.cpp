@@ -166,6 +166,80 @@ TEST(NodeEnv, ErrorsNameTheVariable) {
   EXPECT_THROW(read_node_env(map_env({}), "pbs"), UsageError);
 }
 
+// What Slurm 22.05 sets (checked by integration.slurm): the batch shell on the first node is the main; the
+// children are tasks of one srun step over the other nodes, whose SLURM_NODEID counts from that step.
+TEST(NodeEnv, SlurmMainAndChildren) {
+  const std::map<std::string, std::string> job = {{"SLURM_JOB_ID", "42"},
+                                                  {"SLURM_JOB_NODELIST", "node-[0-2]"},
+                                                  {"SLURM_JOB_NUM_NODES", "3"},
+                                                  {"SLURM_NTASKS_PER_NODE", "2"}};
+  auto with = [&](std::map<std::string, std::string> extra) {
+    extra.insert(job.begin(), job.end());
+    return read_node_env(map_env(extra));
+  };
+  auto main = with({{"SLURMD_NODENAME", "node-0"}, {"SLURM_NODEID", "0"}});
+  EXPECT_EQ(main.scheduler, "slurm");
+  EXPECT_EQ(main.job_id, "42");
+  EXPECT_TRUE(main.is_main());
+  EXPECT_EQ(main.num_nodes, 3);
+  EXPECT_EQ(main.slots, 2);
+  EXPECT_TRUE(main.main_address.empty());
+  auto child = with(
+      {{"SLURMD_NODENAME", "node-2"}, {"SLURM_NODEID", "1"}, {"SLURM_LAUNCH_NODE_IPADDR", "198.18.2.10"}});
+  EXPECT_EQ(child.node_index, 2);  // its place in the job's node list, not in its step
+  EXPECT_EQ(child.main_address, "198.18.2.10");
+  // Without SLURMD_NODENAME, SLURM_NODEID.
+  EXPECT_EQ(with({{"SLURM_NODEID", "1"}, {"SLURM_LAUNCH_NODE_IPADDR", "10.1.1.1"}}).node_index, 1);
+  auto odd = read_node_env(map_env({{"SLURM_JOB_ID", "7"},
+                                    {"SLURM_JOB_NODELIST", "cn[09-10],gpu[1-2]x[3]"},
+                                    {"SLURMD_NODENAME", "gpu2x3"},
+                                    {"SLURM_LAUNCH_NODE_IPADDR", "10.1.1.9"}}),
+                           "slurm");
+  EXPECT_EQ(odd.num_nodes, 4);
+  EXPECT_EQ(odd.node_index, 3);
+  EXPECT_EQ(odd.slots, 0);  // no --ntasks-per-node: the node's cores
+}
+
+TEST(NodeEnv, SlurmErrorsNameTheVariable) {
+  auto message = [](const std::map<std::string, std::string>& m) {
+    try {
+      read_node_env(map_env(m), "slurm");
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message({}),
+            "SLURM_JOB_ID is not set (Slurm sets it in a job's batch script and in every task srun starts)");
+  EXPECT_EQ(message({{"SLURM_JOB_ID", "1"}, {"SLURM_JOB_NODELIST", "n[2-1]"}}),
+            "SLURM_JOB_NODELIST: 'n[2-1]' is not a host list: range '2-1' runs backwards in 'n[2-1]'");
+  EXPECT_EQ(message({{"SLURM_JOB_ID", "1"}, {"SLURM_JOB_NODELIST", "n[1-2]"}, {"SLURMD_NODENAME", "m1"}}),
+            "SLURMD_NODENAME 'm1' is not in SLURM_JOB_NODELIST (n[1-2])");
+  EXPECT_EQ(message({{"SLURM_JOB_ID", "1"},
+                     {"SLURM_JOB_NODELIST", "n[1-2]"},
+                     {"SLURM_JOB_NUM_NODES", "3"},
+                     {"SLURMD_NODENAME", "n1"}}),
+            "SLURM_JOB_NUM_NODES is not the number of nodes in SLURM_JOB_NODELIST (n[1-2])");
+  EXPECT_NE(message({{"SLURM_JOB_ID", "1"}, {"SLURM_JOB_NODELIST", "n[1-2]"}, {"SLURMD_NODENAME", "n2"}})
+                .find("SLURM_LAUNCH_NODE_IPADDR is not set"),
+            std::string::npos);
+  EXPECT_NE(message({{"SLURM_JOB_ID", "1"}, {"SLURM_JOB_NODELIST", "n[1-2]"}, {"SLURM_NODEID", "2"}})
+                .find("SLURM_NODEID"),
+            std::string::npos);
+}
+
+TEST(NodeEnv, SlotsComeFromTheContractThenTheSchedulerThenTheCores) {
+  NodeEnv n;
+  NodeContract c;
+  n.slots = 3;
+  c.slots = 5;
+  EXPECT_EQ(node_slots(n, c), 5);
+  c.slots = 0;
+  EXPECT_EQ(node_slots(n, c), 3);
+  n.slots = 0;
+  EXPECT_GE(node_slots(n, c), 1);
+}
+
 // ---- the rendezvous server over loopback ----
 
 namespace {

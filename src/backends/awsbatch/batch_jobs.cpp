@@ -13,8 +13,8 @@
 #include "core/crypto.hpp"
 #include "core/error.hpp"
 #include "job/outputs.hpp"
+#include "job/scheduled.hpp"
 #include "job/start.hpp"
-#include "qe/results.hpp"
 
 namespace fs = std::filesystem;
 
@@ -100,26 +100,9 @@ json remote_record(const aws::Api& api, const AwsConfig& c, const json& answer, 
 
 // The main agent's report says what happened (converged, not converged, which node was lost).
 void record_final(JobDb& db, const JobRecord& job, const BatchState& s) {
-  JobState state = s.batch_status == "SUCCEEDED" ? JobState::kSucceeded : JobState::kFailed;
-  std::string message = s.status_reason;
-  int exit_code = s.batch_status == "SUCCEEDED" ? kExitOk : kExitFailure;
-  json results = json::object();
-  try {
-    const JobLocation loc = JobLocation::of_job_url(job.store_url, job.id);
-    auto store = open_job_store(job);
-    if (auto a = read_stored_report(*store, loc)) {
-      state = a->state;
-      exit_code = a->exit_code;
-      if (!a->message.empty())
-        message = s.status_reason.empty() ? a->message : fmt::format("{} ({})", a->message, s.status_reason);
-      results = qe::to_json(a->results);
-    } else if (message.empty()) {
-      message = "the main node left no report";
-    }
-  } catch (const std::exception& e) {
-    message += fmt::format(" (the job's report could not be read: {})", e.what());
-  }
-  db.finish_if_active(job.id, state, exit_code, results, message);
+  const bool ok = s.batch_status == "SUCCEEDED";
+  record_scheduled_end(db, job, ok ? JobState::kSucceeded : JobState::kFailed, ok ? kExitOk : kExitFailure,
+                       s.status_reason);
   try {  // no attempt will need the secret again
     const JobLocation loc = JobLocation::of_job_url(job.store_url, job.id);
     open_job_store(job)->remove(loc.secret_key());
@@ -228,13 +211,8 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
                               .store_region = c.region,
                               .pw = ""},
                              db, obs.on_validated);
-  Submitted out;
-  out.job_id = job.record.id;
-  out.outputs_url = job.location.url();
-  if (job.refused) {
-    out.refused = true;
-    return out;
-  }
+  Submitted out = submitted_of(job);
+  if (out.refused) return out;
   JobGuard guard(db, out.job_id);
   try {
     guard.step("sizing the nodes");
@@ -251,11 +229,7 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
     stage_inputs(job);
     // 3. The job, with the node contract (the image's pw.x and mpirun).
     guard.step("submitting to AWS Batch");
-    NodeContract contract;
-    contract.secret = random_hex(24);
-    contract.store_url = job.location.root_url;
-    contract.store_job = job.location.key();
-    contract.input = job.bundle.input_rel;
+    NodeContract contract = job_contract(job);
     contract.store_region = c.region;
     // Batch starts the children only once the main is RUNNING, and each still pulls the image and attaches
     // its network interface: AWS's own multi-node sample waits 600 s for them.

@@ -1,6 +1,5 @@
 #include "backends/awsbatch/config.hpp"
 
-#include <cstdlib>
 #include <filesystem>
 #include <regex>
 
@@ -8,92 +7,27 @@
 #include <toml++/toml.h>
 
 #include "core/error.hpp"
-#include "core/paths.hpp"
 #include "core/text.hpp"
+#include "core/toml_section.hpp"
 
 namespace fs = std::filesystem;
 
 namespace qecloud::backends::awsbatch {
 namespace {
 
-class Reader {
- public:
-  Reader(const toml::table& aws, std::string source) : aws_(aws), source_(std::move(source)) {}
-
-  [[noreturn]] void fail(const toml::node* n, const std::string& field, const std::string& why) const {
-    if (n && n->source().begin.line > 0)
-      throw UsageError(fmt::format("{}:{}: aws.{}: {}", source_, n->source().begin.line, field, why));
-    throw UsageError(fmt::format("{}: aws.{}: {}", source_, field, why));
-  }
-
-  // A value copied from the tutorial is not a value: the call would fail late, at AWS, with a vaguer error.
-  void refuse_placeholder(const toml::node* n, const std::string& field, const std::string& v) const {
-    static const std::regex kPlaceholder(
-        R"(x{4,}|X{4,}|<[^>]*>|CHANGE[_-]?ME|REPLACE|^(subnet|sg)-[0-9a-f]?x+$)", std::regex::icase);
-    if (std::regex_search(v, kPlaceholder))
-      fail(n, field, fmt::format("'{}' is a placeholder (as in the tutorial); put your own value", v));
-  }
-
-  std::string string(const std::string& field, bool required, const std::string& fallback = {}) const {
-    const toml::node* n = aws_.get(field);
-    if (!n) {
-      if (required) fail(nullptr, field, "missing (see `qecloud infra --help` for an example)");
-      return fallback;
-    }
-    auto v = n->value<std::string>();
-    if (!v) fail(n, field, "must be a string");
-    refuse_placeholder(n, field, *v);
-    return *v;
-  }
-
-  std::vector<std::string> strings(const std::string& field, bool required) const {
-    const toml::node* n = aws_.get(field);
-    if (!n) {
-      if (required) fail(nullptr, field, "missing: a list of strings");
-      return {};
-    }
-    const toml::array* a = n->as_array();
-    if (!a) fail(n, field, "must be a list of strings, e.g. [\"…\"]");
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < a->size(); ++i) {
-      const toml::node& e = *a->get(i);
-      auto v = e.value<std::string>();
-      const std::string name = fmt::format("{}[{}]", field, i);
-      if (!v) fail(&e, name, "must be a string");
-      refuse_placeholder(&e, name, *v);
-      out.push_back(*v);
-    }
-    if (required && out.empty()) fail(n, field, "must not be empty");
-    return out;
-  }
-
-  int integer(const std::string& field, int fallback, int min, int max) const {
-    const toml::node* n = aws_.get(field);
-    if (!n) return fallback;
-    auto v = n->value_exact<std::int64_t>();
-    if (!v) fail(n, field, "must be an integer");
-    if (*v < min || *v > max) fail(n, field, fmt::format("{} is outside [{}, {}]", *v, min, max));
-    return static_cast<int>(*v);
-  }
-
-  const toml::table& table() const { return aws_; }
-
- private:
-  const toml::table& aws_;
-  std::string source_;
-};
+// A value copied from the tutorial is not a value: the call would fail late, at AWS, with a vaguer error.
+void refuse_placeholder(const TomlSection& r, const toml::node* n, const std::string& field,
+                        const std::string& v) {
+  static const std::regex kPlaceholder(
+      R"(x{4,}|X{4,}|<[^>]*>|CHANGE[_-]?ME|REPLACE|^(subnet|sg)-[0-9a-f]?x+$)", std::regex::icase);
+  if (std::regex_search(v, kPlaceholder))
+    r.fail(n, field, fmt::format("'{}' is a placeholder (as in the tutorial); put your own value", v));
+}
 
 }  // namespace
 
 std::optional<std::string> find_config(const std::string& explicit_path) {
-  if (!explicit_path.empty()) return explicit_path;
-  if (fs::exists("qecloud.toml")) return fs::absolute("qecloud.toml").string();
-  try {  // $QECLOUD_HOME, or its default ~/.qecloud
-    const fs::path in_home = fs::path(qecloud_home()) / "qecloud.toml";
-    if (fs::exists(in_home)) return in_home.string();
-  } catch (const Error&) {  // no home at all: there is no config there either
-  }
-  return std::nullopt;
+  return find_config_file(explicit_path);
 }
 
 AwsConfig load_config(const std::string& explicit_path) {
@@ -108,37 +42,26 @@ AwsConfig load_config(const std::string& explicit_path) {
 }
 
 AwsConfig parse_config(const std::string& text, const std::string& source) {
-  toml::table doc;
-  try {
-    doc = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    throw UsageError(
-        fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column, e.description()));
-  }
+  const toml::table doc = parse_toml(text, source);
   const toml::table* aws = doc["aws"].as_table();
   if (!aws) throw UsageError(fmt::format("{}: no [aws] section", source));
-  Reader r(*aws, source);
-  static const std::map<std::string, int> kKnown = {
-      {"region", 0},  {"bucket", 0},          {"prefix", 0},         {"name", 0},
-      {"subnets", 0}, {"security_groups", 0}, {"instance_types", 0}, {"max_vcpus", 0},
-      {"image", 0},   {"vcpus_per_node", 0},  {"memory_mib", 0},     {"shared_memory_mib", 0},
-      {"prices", 0}};
-  for (const auto& [key, node] : *aws)
-    if (!kKnown.count(std::string(key.str())))
-      r.fail(&node, std::string(key.str()), "unknown field (a typo?)");
+  TomlSection r(*aws, "aws", source, refuse_placeholder);
+  r.refuse_unknown({"region", "bucket", "prefix", "name", "subnets", "security_groups", "instance_types",
+                    "max_vcpus", "image", "vcpus_per_node", "memory_mib", "shared_memory_mib", "prices"});
 
+  constexpr const char* kMissing = "missing (see `qecloud infra --help` for an example)";
   AwsConfig c;
   c.source = source;
-  c.region = r.string("region", true);
+  c.region = r.string("region", {}, kMissing);
   if (!std::regex_match(c.region, std::regex(R"([a-z]{2}(-[a-z]+)+-\d)")))
     r.fail(aws->get("region"), "region", fmt::format("'{}' is not a region name like us-east-2", c.region));
-  c.bucket = r.string("bucket", true);
+  c.bucket = r.string("bucket", {}, kMissing);
   if (!std::regex_match(c.bucket, std::regex(R"([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")))
     r.fail(aws->get("bucket"), "bucket",
            fmt::format("'{}' is not a valid bucket name (3-63 of a-z 0-9 . -)", c.bucket));
-  c.prefix = r.string("prefix", false, c.prefix);
+  c.prefix = r.string("prefix", c.prefix);
   while (!c.prefix.empty() && c.prefix.back() == '/') c.prefix.pop_back();
-  c.name = r.string("name", false, c.name);
+  c.name = r.string("name", c.name);
   if (!std::regex_match(c.name, std::regex(R"([A-Za-z][A-Za-z0-9_-]{0,40})")))
     r.fail(aws->get("name"), "name", "letters, digits, - and _, starting with a letter, at most 41");
   c.subnets = r.strings("subnets", true);
@@ -153,7 +76,7 @@ AwsConfig parse_config(const std::string& text, const std::string& source) {
              fmt::format("'{}' is not a security group id (sg-…)", c.security_groups[i]));
   c.instance_types = r.strings("instance_types", true);
   c.max_vcpus = r.integer("max_vcpus", c.max_vcpus, 1, 1000000);
-  c.image = r.string("image", true);
+  c.image = r.string("image", {}, kMissing);
   c.vcpus_per_node = r.integer("vcpus_per_node", c.vcpus_per_node, 1, 448);
   c.memory_mib = r.integer("memory_mib", c.memory_mib, 512, 24 * 1024 * 1024);
   c.shared_memory_mib = r.integer("shared_memory_mib", c.shared_memory_mib, 64, 1024 * 1024);

@@ -8,7 +8,6 @@
 
 #include "backends/netns/cluster_fault.hpp"
 #include "backends/netns/node_launch.hpp"
-#include "core/crypto.hpp"
 #include "core/error.hpp"
 #include "core/stop_signals.hpp"
 #include "core/topology.hpp"
@@ -53,11 +52,7 @@ std::vector<ClusterFault> check(const JobOptions& o) {
 
 // The agents' contract: the job in the store, the programs, the slots, the deadlines.
 NodeContract contract_for(const JobOptions& o, const StartedJob& job, int slots, bool oversubscribed) {
-  NodeContract c;
-  c.secret = random_hex(24);
-  c.store_url = job.location.root_url;
-  c.store_job = job.location.key();
-  c.input = job.bundle.input_rel;
+  NodeContract c = job_contract(job);
   c.pw = o.pw;
   c.mpirun = o.mpirun;
   c.grace_s = o.grace_s;
