@@ -4,11 +4,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include "aws/api.hpp"
 
 namespace fs = std::filesystem;
 
@@ -150,6 +153,40 @@ void BotocoreModel::check(const nlohmann::json& ref, const nlohmann::json& v, co
   } else {
     out.push_back(fmt::format("{}: shape type {} not understood by the checker", path, type));
   }
+}
+
+const BotocoreModel& model_of(const std::string& service) {
+  static std::map<std::string, BotocoreModel> models;
+  auto it = models.find(service);
+  if (it == models.end()) it = models.emplace(service, BotocoreModel::load(service)).first;
+  return it->second;
+}
+
+std::vector<std::string> check_call(const aws::ApiCall& c) {
+  const auto& m = model_of(c.service);
+  std::vector<std::string> problems;
+  if (!m.has_operation(c.operation)) return {fmt::format("{} has no operation {}", c.service, c.operation)};
+  for (auto& p : m.validate(c.operation, c.params)) problems.push_back(c.service + " " + p);
+  const aws::WireRequest w = aws::to_wire(c);
+  const std::string protocol = m.protocol();
+  if (protocol == "rest-json" || protocol == "rest-xml") {
+    std::string uri = m.request_uri(c.operation);
+    uri = uri.substr(0, uri.find('?'));
+    if (uri.find("{Bucket}") != std::string::npos)
+      uri.replace(uri.find("{Bucket}"), 8, c.params.value("Bucket", ""));
+    if (w.request.method != m.http_method(c.operation) || w.request.path != uri)
+      problems.push_back(fmt::format("{} {}: sent {} {}, the model says {} {}", c.service, c.operation,
+                                     w.request.method, w.request.path, m.http_method(c.operation), uri));
+  } else if (protocol == "json") {
+    const std::string want = m.target_prefix() + "." + c.operation;
+    if (w.request.header("X-Amz-Target").value_or("") != want)
+      problems.push_back(fmt::format("{} {}: X-Amz-Target is not {}", c.service, c.operation, want));
+  } else {
+    const std::string want = fmt::format("Action={}&Version={}", c.operation, m.api_version());
+    if (w.body.rfind(want, 0) != 0)
+      problems.push_back(fmt::format("{} {}: the form does not start with {}", c.service, c.operation, want));
+  }
+  return problems;
 }
 
 }  // namespace qecloud::testing
