@@ -138,6 +138,14 @@ check "a tutorial placeholder is refused with file:line" eval 'rc 2 && err_has "
 check "submit refuses a bad --timeout" eval 'rc 2 && err_has "--timeout"'
 (cd "$work" && run submit "$src/examples/si/scf.in" --backend slurm --nodes 2)
 check "submit names the backends it has" eval 'rc 2 && err_has "only awsbatch"'
+# The configured image's release, as `image test`/`image push` remembered it, judges a submit before any call.
+sed 's/bucket-xxxxxxxxx/my-qe-results/' "$work/qecloud.toml" >"$work/good.toml"
+cat >"$QECLOUD_HOME/images.json" <<'JSON'
+{"1.dkr.ecr.us-east-2.amazonaws.com/qecloud:1": {"id": "0123", "digest": "sha256:0123", "labels": {"org.qecloud.qe-version": "6.7"}}}
+JSON
+run submit "$work/rmm/scf.in" --nodes 2 --config "$work/good.toml"
+check "submit judges for the image's recorded release" eval 'rc 3 && err_has "needs QE >= 7.0; the pw.x that will run this is 6.7 (image 1.dkr.ecr.us-east-2.amazonaws.com/qecloud:1 as tested by \`qecloud image test\`)"'
+rm "$QECLOUD_HOME/images.json"
 run status 20200101-000000-0000 --config "$work/qecloud.toml"
 check "status of an unknown job" eval '! rc 0'
 unset QECLOUD_HOME
