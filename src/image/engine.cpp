@@ -145,7 +145,7 @@ Engine find_run_engine(const std::string& wanted) {
 }
 
 std::string step_of(const std::string& line) {
-  static const std::regex podman(R"(^(STEP \d+/\d+: .*)$)");
+  static const std::regex podman(R"(^((?:\[\d+/\d+\] )?STEP \d+/\d+: .*)$)");  // "[1/2] ": a stage
   static const std::regex docker(R"(^(Step \d+/\d+ : .*)$)");
   static const std::regex buildkit(R"(^#\d+ (\[[^\]]*\d+/\d+\] .*)$)");
   std::smatch m;

@@ -72,7 +72,8 @@ Engine find_engine(const std::string& wanted);
 // The same, for commands that start containers (image test, exports): podman or docker.
 Engine find_run_engine(const std::string& wanted);
 
-// The step a build was at, from the engine's progress lines: podman/buildah "STEP 3/9: RUN …", docker's
+// The step a build was at, from the engine's progress lines: podman/buildah "STEP 3/9: RUN …" (with
+// "[1/2] " before it in a multi-stage build), docker's
 // classic builder "Step 3/9 : RUN …", BuildKit "#7 [3/4] RUN …"; empty when no line named one.
 std::string step_of(const std::string& line);
 

@@ -134,6 +134,7 @@ TEST(ImageEngine, InspectOfPodmanDockerAndBuildah) {
 
 TEST(ImageEngine, BuildStepsOfEachEngine) {
   EXPECT_EQ(image::step_of("STEP 3/9: RUN apt-get update"), "STEP 3/9: RUN apt-get update");
+  EXPECT_EQ(image::step_of("[1/2] STEP 5/5: RUN cmake -S /src"), "[1/2] STEP 5/5: RUN cmake -S /src");
   EXPECT_EQ(image::step_of("Step 3/9 : RUN apt-get update"), "Step 3/9 : RUN apt-get update");
   EXPECT_EQ(image::step_of("#7 [2/4] RUN apt-get update"), "[2/4] RUN apt-get update");
   EXPECT_EQ(image::step_of("Get:1 http://deb.debian.org/debian bookworm InRelease"), "");
