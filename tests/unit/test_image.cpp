@@ -7,7 +7,6 @@
 #include <fmt/ranges.h>
 
 #include "botocore_model.hpp"
-#include "core/blas.hpp"
 #include "core/error.hpp"
 #include "image/ecr.hpp"
 #include "image/engine.hpp"
@@ -161,26 +160,6 @@ TEST(ImageTest, FactsAndRelease) {
   EXPECT_EQ(image::release_of("6.7MaX"), "6.7");
   EXPECT_EQ(image::release_of("v.7.3.1"), "7.3");
   EXPECT_EQ(image::release_of(""), "");
-}
-
-TEST(CoreBlas, DebiansImplementationsByDirectory) {
-  const std::string lib = "/usr/lib/x86_64-linux-gnu/";
-  auto b = classify_blas(lib + "blas/libblas.so.3.11.0");
-  EXPECT_EQ(b.name, "reference BLAS (netlib)");
-  EXPECT_TRUE(b.reference);
-  EXPECT_EQ(b.describe(), "reference BLAS (netlib) (/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0)");
-  for (const auto& [dir, name] :
-       std::vector<std::pair<std::string, std::string>>{{"openblas-serial/libblas.so.3", "OpenBLAS"},
-                                                        {"openblas-pthread/libblas.so.3", "OpenBLAS"},
-                                                        {"blis-openmp/libblas.so.3", "BLIS"},
-                                                        {"atlas/libblas.so.3", "ATLAS"},
-                                                        {"libmkl_rt.so", "MKL"},
-                                                        {"somewhere/libblas.so.3", "unknown BLAS"}}) {
-    b = classify_blas(lib + dir);
-    EXPECT_EQ(b.name, name) << dir;
-    EXPECT_FALSE(b.reference) << dir;
-  }
-  EXPECT_FALSE(linked_blas("/nonexistent/pw.x"));
 }
 
 }  // namespace
