@@ -248,7 +248,7 @@ std::string Engine::push(const std::string& image, const std::string& destinatio
   std::vector<std::string> args;
   if (name == "docker") {
     // docker reads logins from $DOCKER_CONFIG/config.json, the same "auths" format; it cannot write the
-    // digest to a file, so the registry is asked for it afterwards (image/push.cpp verifies it anyway).
+    // digest to a file but prints it as its last line.
     env["DOCKER_CONFIG"] = fs::path(auth_file).parent_path().string();
     const Streamed tag = stream(command({"tag", image, destination}), {}, progress);
     if (!tag.status.ok())
@@ -276,8 +276,15 @@ std::string Engine::push(const std::string& image, const std::string& destinatio
                             last_lines(s.tail, 6)));
   }
   std::error_code ec;
-  if (!fs::exists(digest_file, ec)) return "";
+  if (!fs::exists(digest_file, ec)) return pushed_digest_of(s.tail);
   return std::string(text::trim(text::read_file(digest_file.string())));
+}
+
+std::string pushed_digest_of(const std::string& output) {
+  static const std::regex digest(R"(: digest: (sha256:[0-9a-f]{64}) size: \d+)");
+  std::string found;
+  for (std::sregex_iterator it(output.begin(), output.end(), digest), end; it != end; ++it) found = (*it)[1];
+  return found;
 }
 
 }  // namespace qecloud::image

@@ -77,6 +77,9 @@ Engine find_run_engine(const std::string& wanted);
 // classic builder "Step 3/9 : RUN …", BuildKit "#7 [3/4] RUN …"; empty when no line named one.
 std::string step_of(const std::string& line);
 
+// The digest docker's push prints last ("ci: digest: sha256:… size: 1234"); empty when no line says one.
+std::string pushed_digest_of(const std::string& output);
+
 // Parses `<engine> image inspect` JSON (an array of one object; podman and docker agree on Id, Size,
 // Config.Labels). nullopt when it holds no image.
 std::optional<ImageInfo> parse_inspect(const nlohmann::json& j);

@@ -125,10 +125,15 @@ PushReport push_image(const Engine& e, aws::Api& api, aws::HttpClient& http, con
   const AuthDir auth(registry, login.token);
   // 3. The push.
   if (notes) notes(fmt::format("pushing {} to {}", o.image, destination));
-  std::string pushed = e.push(o.image, destination, auth.file(), insecure, notes);
+  const std::string pushed = e.push(o.image, destination, auth.file(), insecure, notes);
+  if (pushed.empty())
+    throw Error(
+        fmt::format("{} pushed {} but did not say which digest: the push cannot be checked against "
+                    "the registry and is not reported as done",
+                    e.name, destination));
   // 4. What the registry holds, compared with what was pushed.
   const std::string held = registry_digest(http, registry, insecure, o.repository, tag, login.token);
-  if (held.empty() || (!pushed.empty() && held != pushed))
+  if (held != pushed)
     throw Error(
         fmt::format("the registry {} holds {} for {}:{}, not the pushed {}: the push did not complete",
                     registry, held.empty() ? "no digest" : held, o.repository, tag, pushed));

@@ -140,6 +140,13 @@ TEST(ImageEngine, BuildStepsOfEachEngine) {
   EXPECT_EQ(image::step_of("#7 0.512 Reading package lists..."), "");
 }
 
+TEST(ImageEngine, DigestDockerPrintsAfterAPush) {
+  const std::string hex(64, 'a');
+  EXPECT_EQ(image::pushed_digest_of("abc: Pushed\nci: digest: sha256:" + hex + " size: 1570\n"),
+            "sha256:" + hex);
+  EXPECT_EQ(image::pushed_digest_of("abc: Pushed\nerror parsing HTTP 404 response body\n"), "");
+}
+
 TEST(ImageEngine, AMissingEngineSaysHowToInstallOne) {
   try {
     image::find_engine("nosuch");
