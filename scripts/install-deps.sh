@@ -18,6 +18,13 @@ PACKAGES=(
   python3 python3-ase time
   # a real Slurm (22.05) for the Slurm backend's tests: started by tests/integration/slurm, never as services
   slurm-wlm munge
+  # OpenBLAS for pw.x, instead of the reference BLAS libblas.so.3 points at otherwise (bench/blas); the image
+  # ships it too
+  libopenblas0-serial
+  # container images (qecloud image): podman/buildah build and run them (runc: Debian's OCI runtime),
+  # skopeo reads registries, mmdebstrap makes the Debian 12 base where Docker Hub is not reachable, and
+  # docker-registry with apache2-utils' htpasswd stands in for ECR's registry in the tests
+  podman buildah runc skopeo mmdebstrap docker-registry apache2-utils
 )
 
 missing=()

@@ -17,6 +17,8 @@
 #include "agent/wire.hpp"
 #include "core/error.hpp"
 #include "core/stop_signals.hpp"
+#include "job/store_layout.hpp"
+#include "storage/object_store.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -70,6 +72,15 @@ std::optional<ClientConnection> join_main(const NodeEnv& node, const NodeContrac
 int run_child(const NodeEnv& node, const NodeContract& s, const Log& log) {
   const fs::path work = fs::path(s.work_root) / node.job_id;  // the same path as on the main: mpirun's cwd
   fs::create_directories(work / fs::path(s.input).parent_path());  // where the ranks run, as on the main
+  if (!s.store_url.empty() && !s.store_job.empty()) {              // the ranks here read the input bundle too
+    try {
+      auto store = storage::open_store(s.store_url, {s.store_region});
+      const int n = fetch_input_bundle(*store, JobLocation::of_key(s.store_url, s.store_job), work.string());
+      log(fmt::format("node {}: fetched {} input file(s) for the ranks here", node.node_index, n));
+    } catch (const std::exception& e) {  // the ranks will say what they miss; the job is the main's to end
+      log(fmt::format("node {}: cannot fetch the input bundle: {}", node.node_index, e.what()));
+    }
+  }
   const std::string address = !s.address.empty() ? s.address : primary_ipv4();
   const int slots = node_slots(node, s);
   ExecServer exec(s, work.string(), log);

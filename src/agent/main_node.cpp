@@ -95,13 +95,7 @@ bool fetch_and_validate(MainRun& m) {
   m.store = storage::open_store(m.c.store_url, {m.c.store_region});
   m.location = JobLocation::of_key(m.c.store_url, m.c.store_job);
   const std::string in_prefix = m.location.input_prefix();
-  int n = 0;
-  for (const auto& obj : m.store->list(in_prefix)) {
-    const fs::path dest = m.work / obj.key.substr(in_prefix.size());
-    fs::create_directories(dest.parent_path());
-    m.store->get_file(obj.key, dest.string());
-    ++n;
-  }
+  const int n = fetch_input_bundle(*m.store, m.location, m.work.string());
   m.tee(fmt::format("fetched {} input file(s) from {}", n, m.store->url(in_prefix)));
   const fs::path input = m.work / m.c.input;
   if (!fs::exists(input)) {

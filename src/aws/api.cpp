@@ -20,6 +20,9 @@ struct Service {
   Protocol protocol;
   const char* version;  // query API version, or the JSON target prefix
   bool global;          // one endpoint for every region (IAM), signed for us-east-1
+  // The endpoint's host prefix when it is not the signing name (botocore's metadata.endpointPrefix):
+  // ECR's API is api.ecr.<region>.amazonaws.com, signed as "ecr". Null: the name.
+  const char* endpoint_prefix = nullptr;
 };
 
 constexpr Service kServices[] = {
@@ -28,6 +31,7 @@ constexpr Service kServices[] = {
     {"iam", "iam", Protocol::kQuery, "2010-05-08", true},
     {"ec2", "ec2", Protocol::kEc2, "2016-11-15", false},
     {"s3", "s3", Protocol::kRestXml, "", false},
+    {"ecr", "ecr", Protocol::kJson, "AmazonEC2ContainerRegistry_V20150921", false, "api.ecr"},
 };
 
 const Service& service_of(const std::string& name) {
@@ -240,15 +244,19 @@ bool is_credential_error(const AwsError& e) {
 nlohmann::json Api::must(const ApiCall& call) {
   auto r = this->call(call);
   if (r) return std::move(*r);
-  if (is_credential_error(r.error()))
+  fail(call, r.error());
+}
+
+void Api::fail(const ApiCall& call, const AwsError& error) {
+  if (is_credential_error(error))
     throw Error(
         fmt::format("AWS refused the credentials ({} {}: {}); check AWS_ACCESS_KEY_ID, AWS_PROFILE or "
                     "the role this runs under",
-                    call.service, call.operation, r.error().text()));
-  if (r.error().status == 403 && r.error().code == "Forbidden")  // a HEAD: no body to say why
+                    call.service, call.operation, error.text()));
+  if (error.status == 403 && error.code == "Forbidden")  // a HEAD: no body to say why
     throw Error(fmt::format("AWS {} {}: HTTP 403: refused — the credentials are wrong or lack the permission",
                             call.service, call.operation));
-  throw Error(fmt::format("AWS {} {}: {}", call.service, call.operation, r.error().text()));
+  throw Error(fmt::format("AWS {} {}: {}", call.service, call.operation, error.text()));
 }
 
 ServiceApi::ServiceApi(EnvLookup env, std::shared_ptr<HttpClient> http, std::string region)
@@ -274,7 +282,7 @@ AwsClient& ServiceApi::client(const std::string& name) {
   } else if (s.global) {
     ep.host = fmt::format("{}.amazonaws.com", s.name);
   } else {
-    ep.host = fmt::format("{}.{}.amazonaws.com", s.name == std::string("s3") ? "s3" : s.name, region);
+    ep.host = fmt::format("{}.{}.amazonaws.com", s.endpoint_prefix ? s.endpoint_prefix : s.name, region);
   }
   auto c = std::make_unique<AwsClient>(s.name, region, ep, creds_, http_, retry_policy(env_));
   return *clients_.emplace(name, std::move(c)).first->second;

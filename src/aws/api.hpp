@@ -1,9 +1,9 @@
 #pragma once
-// AWS's control-plane APIs — Batch (rest-json), CloudWatch Logs (json 1.1), IAM (query), EC2 (ec2 query) and
-// S3's bucket calls (rest-xml) — behind one call shape: an operation name and its input, members named
-// exactly as in the service's model (botocore's service-2.json). `to_wire` turns a call into the request the
-// protocol wants and is pure, so unit tests check every call we make against botocore's own models;
-// ServiceApi sends it through AwsClient (credentials, SigV4, retries) and turns the answer into JSON.
+// AWS's control-plane APIs — Batch (rest-json), CloudWatch Logs and ECR (json 1.1), IAM (query), EC2 (ec2
+// query) and S3's bucket calls (rest-xml) — behind one call shape: an operation name and its input, members
+// named exactly as in the service's model (botocore's service-2.json). `to_wire` turns a call into the
+// request the protocol wants and is pure, so unit tests check every call we make against botocore's own
+// models; ServiceApi sends it through AwsClient (credentials, SigV4, retries) and turns the answer into JSON.
 //
 // Answers: JSON protocols as sent; XML (IAM, EC2) converted element by element — an element with children
 // becomes an object, a list (<member>/<item> children) an array, text a string; the *Result wrapper of query
@@ -21,7 +21,7 @@
 namespace qecloud::aws {
 
 struct ApiCall {
-  std::string service;    // "batch", "logs", "iam", "ec2", "s3"
+  std::string service;    // "batch", "logs", "iam", "ec2", "s3", "ecr"
   std::string operation;  // "SubmitJob"
   nlohmann::json params = nlohmann::json::object();
 };
@@ -45,6 +45,9 @@ class Api {
   // call(), or qecloud::Error naming the operation and what AWS said; refused credentials get their own
   // message naming where they came from.
   nlohmann::json must(const ApiCall& call);
+  // The qecloud::Error must() throws for `call` failing with `e` (for callers that looked at the error
+  // first).
+  [[noreturn]] static void fail(const ApiCall& call, const AwsError& e);
 };
 
 // True for the codes services give to unknown, wrong or expired credentials.

@@ -11,6 +11,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -45,6 +46,16 @@ struct JobOptions {
   std::vector<std::string> faults;      // netns, for tests: KIND:NODE[:SECONDS]
   std::string config_path;              // qecloud.toml, for backends configured there
   std::set<std::string> given;          // "--ranks", "--pw", … as typed
+  // A container image's (`--image`): netns runs every node inside `rootfs`, its root filesystem unpacked
+  // (shared read-only), and the image's own qecloud, mpirun and pw.x run the job.
+  std::string image, rootfs;
+  // The QE release of a pw.x not on this machine (an image's label), and where that came from; the input
+  // is judged for it.
+  std::optional<qe::QeVersion> qe_version;
+  std::string qe_version_source;
+  // What release a container image holds, when it is known here (the CLI answers from image labels);
+  // awsbatch asks it about qecloud.toml's [aws] image. Null: not known.
+  std::function<std::optional<std::pair<qe::QeVersion, std::string>>(const std::string& image)> image_release;
 };
 
 // Progress for people while a job runs in the foreground.

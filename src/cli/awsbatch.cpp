@@ -17,6 +17,7 @@
 #include "core/env.hpp"
 #include "core/error.hpp"
 #include "core/json_text.hpp"
+#include "image/labels.hpp"
 
 namespace qecloud::cli {
 namespace {
@@ -153,6 +154,13 @@ int cmd_submit(std::vector<std::string> args) {
                                  submitting.size() == 1 ? "s" : "", fmt::join(foreground, " and ")));
   const backends::Backend& backend = *found;
   o.time_limit_s = parse_duration(timeout);
+  // The configured image's QE release, when `qecloud image test` recorded it (here, or on the pushed URI).
+  o.image_release = [](const std::string& img) -> std::optional<std::pair<qe::QeVersion, std::string>> {
+    const auto r = image::image_release(img);
+    const auto v = r ? qe::QeVersion::parse(r->qe_version) : std::nullopt;
+    if (!v) return std::nullopt;
+    return std::pair{*v, r->source};
+  };
   backends::RunObserver obs;
   obs.on_validated = [](const qe::ValidationReport& r) {
     std::fputs(format_diagnostics(r.diagnostics).c_str(), stderr);

@@ -31,6 +31,7 @@ const std::array kCommands{
     Command{"logs", "a job's logs (pw.out, node logs, CloudWatch Logs), -f to follow", cmd_logs},
     Command{"cancel", "stop a job (a run here stops cleanly, as with Ctrl-C)", cmd_cancel},
     Command{"fetch", "download a job's outputs and record its results", cmd_fetch},
+    Command{"image", "the container image for AWS Batch: dockerfile, build, test, push (to ECR)", cmd_image},
     Command{"agent",
             "run on each node of a multi-node job (the container's CMD); `agent exec` is mpirun's launcher",
             cmd_agent},

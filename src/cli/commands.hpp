@@ -51,5 +51,6 @@ int cmd_logs(std::vector<std::string> args);
 int cmd_cancel(std::vector<std::string> args);
 int cmd_fetch(std::vector<std::string> args);
 int cmd_rehearse_nodes(std::vector<std::string> args);
+int cmd_image(std::vector<std::string> args);
 
 }  // namespace qecloud::cli

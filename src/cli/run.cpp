@@ -10,9 +10,12 @@
 #include <CLI/CLI.hpp>
 
 #include "backends/backend.hpp"
+#include "cli/blas_note.hpp"
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/json_text.hpp"
+#include "image/build.hpp"
+#include "image/labels.hpp"
 
 namespace qecloud::cli {
 namespace {
@@ -104,6 +107,27 @@ void print_result(const backends::RunResult& res, bool json) {
   std::fflush(stdout);
 }
 
+// --image: the image's root filesystem (unpacked once) for the nodes, and the release its label records.
+void use_image(backends::JobOptions& o, const std::string& name, ProgressView& view) {
+  if (o.nodes < 2)
+    throw UsageError(
+        "--image runs a multi-node rehearsal inside the image: give --nodes N (N >= 2); to run the "
+        "silicon example in it, `qecloud image test IMAGE`");
+  const image::Engine engine = image::find_run_engine("");
+  const image::Rootfs root = image::unpack_rootfs(engine, name, [&](const std::string& s) { view.note(s); });
+  o.image = name;
+  o.rootfs = root.path;
+  if (auto it = root.labels.find(image::label::kQeVersion); it != root.labels.end()) {
+    o.qe_version = qe::QeVersion::parse(it->second);
+    o.qe_version_source = fmt::format("image {}'s label {}", name, image::label::kQeVersion);
+  }
+  const auto blas = root.labels.find(image::label::kBlas);
+  view.note(
+      fmt::format("image {} ({}): pw.x {}, {}", name, root.id.substr(0, 12),
+                  o.qe_version ? o.qe_version->str() : "of an unknown release (run `qecloud image test`)",
+                  blas == root.labels.end() ? "BLAS not recorded" : blas->second));
+}
+
 }  // namespace
 
 int cmd_run(std::vector<std::string> args) {
@@ -142,6 +166,11 @@ int cmd_run(std::vector<std::string> args) {
                  "with --nodes, for tests: KIND:NODE[:SECONDS], KIND = no-start, wrong-secret, kill-agent, "
                  "link-down (the last two SECONDS after mpirun starts)")
       ->group("");
+  std::string image_name;
+  app.add_option(
+      "--image", image_name,
+      "with --nodes: every node runs inside this container image (unpacked once, shared read-only): "
+      "its own qecloud, mpirun and pw.x, as on AWS Batch");
   app.add_flag("--json", json, "print one JSON object: job_id, state, exit_code, layout, results, outputs");
   app.add_flag("-q,--quiet", quiet, "no progress on stderr");
   if (auto rc = parse_command_line(app, args)) return *rc;
@@ -155,6 +184,10 @@ int cmd_run(std::vector<std::string> args) {
   if (o.nodes > 1 && (o.ranks || o.pools))
     throw UsageError("--ranks/--pools with --nodes: the main node plans the layout from the slots that join");
   ProgressView view(quiet);
+  if (!image_name.empty())
+    use_image(o, image_name, view);
+  else
+    note_blas(o.pw, quiet);
   backends::RunObserver obs;
   // Diagnostics go out before anything runs (errors mean nothing will).
   obs.on_validated = [&](const qe::ValidationReport& r) {

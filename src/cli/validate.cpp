@@ -5,9 +5,11 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "cli/blas_note.hpp"
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/json_text.hpp"
+#include "image/labels.hpp"
 #include "qe/validator.hpp"
 
 namespace qecloud::cli {
@@ -17,7 +19,19 @@ std::string join_grid(const std::array<int, 3>& g, const char* sep) {
   return fmt::format("{}{}{}{}{}", g[0], sep, g[1], sep, g[2]);
 }
 
-void print_summary(const std::string& file, const qe::ValidationReport& r) {
+// The BLAS pw.x will use: the image's (its label) with --image, else the local pw.x's.
+struct BlasLine {
+  std::string text;  // "OpenBLAS (/usr/lib/…/libblas.so.3)"
+  std::string warning;
+};
+BlasLine blas_line(const std::optional<image::ImageRelease>& img) {
+  if (img) return {img->blas.empty() ? "not recorded in the image" : img->blas, ""};
+  const auto b = pw_blas("pw.x");
+  if (!b) return {};
+  return {b->blas.describe(), b->blas.reference ? reference_blas_warning(*b) : ""};
+}
+
+void print_summary(const std::string& file, const qe::ValidationReport& r, const BlasLine& blas) {
   const auto& n = r.needs;
   fmt::print("{}: {}{}\n", file, r.ok() ? "valid" : "INVALID",
              r.qe_version ? fmt::format(" for QE {} ({})", r.qe_version->str(), r.qe_version_source)
@@ -43,6 +57,19 @@ void print_summary(const std::string& file, const qe::ValidationReport& r) {
   if (n.ecutwfc_ry) fmt::print("  ecutwfc           {} Ry\n", *n.ecutwfc_ry);
   if (n.nspin != 1 || n.noncolin)
     fmt::print("  spin              {}\n", n.noncolin ? "noncollinear" : "collinear (nspin=2)");
+  if (!blas.text.empty()) fmt::print("  BLAS              {}\n", blas.text);
+}
+
+// --image: the release the image's label records (nullopt and a message when it records none).
+std::optional<image::ImageRelease> image_release_or_say(const std::string& name) {
+  if (name.empty()) return std::nullopt;
+  auto r = image::image_release(name);
+  if (!r)
+    throw UsageError(
+        fmt::format("--image {}: no QE release recorded for it here; run `qecloud image test {}` "
+                    "first (or name the release: --qe-version)",
+                    name, name));
+  return r;
 }
 
 }  // namespace
@@ -63,7 +90,14 @@ int cmd_validate(std::vector<std::string> args) {
                  "(default: the input file's directory)");
   app.add_option("--qe-version", qe_version,
                  "judge the input for this QE release (6.5 ... 7.5) instead of the pw.x found on PATH");
+  std::string image_name;
+  app.add_option("--image", image_name,
+                 "judge the input for the pw.x of this container image (the release `qecloud image test` "
+                 "recorded in its labels)")
+      ->excludes("--qe-version");
   if (auto rc = parse_command_line(app, args)) return *rc;
+  const auto img = image_release_or_say(image_name);
+  if (img) qe_version = img->qe_version;
   std::optional<qe::QeVersion> wanted;
   if (!qe_version.empty()) {
     wanted = qe::QeVersion::parse(qe_version);
@@ -82,16 +116,20 @@ int cmd_validate(std::vector<std::string> args) {
     // The caller names the release: no need to ask the local pw.x.
     env = qe::ValidationEnv::from_process_without_pw(run_dir);
     env.qe_version = wanted;
-    env.qe_version_source = "--qe-version";
+    env.qe_version_source = img ? img->source : "--qe-version";
   } else {
     env = qe::ValidationEnv::from_process(run_dir);
   }
   auto report = qe::validate_file(input, env);
+  const BlasLine blas = blas_line(img);
   if (json) {
-    fmt::print("{}\n", json_text(qe::to_json(report)));
+    auto j = qe::to_json(report);
+    if (!blas.text.empty()) j["blas"] = {{"description", blas.text}, {"warning", blas.warning}};
+    fmt::print("{}\n", json_text(j));
   } else {
     std::fputs(format_diagnostics(report.diagnostics).c_str(), stderr);
-    print_summary(input, report);
+    if (!blas.warning.empty()) fmt::print(stderr, "qecloud: warning: {}\n", blas.warning);
+    print_summary(input, report, blas);
   }
   return report.ok() ? kExitOk : kExitBadInput;
 }

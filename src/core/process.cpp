@@ -11,13 +11,17 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "core/env.hpp"
 #include "core/error.hpp"
 
 extern char** environ;
+
+namespace fs = std::filesystem;
 
 namespace qecloud {
 
@@ -256,6 +260,24 @@ std::string capture_ok(const std::vector<std::string>& argv, std::chrono::millis
     throw Error(fmt::format("`{}` failed ({}): {}", cmd, c.status.describe(), c.output));
   }
   return c.output;
+}
+
+std::string find_program(const std::string& program) {
+  std::error_code ec;
+  if (program.find('/') != std::string::npos)
+    return fs::is_regular_file(program, ec) ? fs::absolute(program, ec).lexically_normal().string() : "";
+  const std::string path = env_text(process_env(), "PATH").value_or("/usr/bin:/bin");
+  std::string_view dirs = path;
+  while (!dirs.empty()) {
+    size_t colon = dirs.find(':');
+    std::string_view dir = dirs.substr(0, colon);
+    fs::path candidate = fs::path(dir.empty() ? "." : std::string(dir)) / program;
+    if (fs::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0)
+      return fs::absolute(candidate, ec).lexically_normal().string();
+    if (colon == std::string_view::npos) break;
+    dirs.remove_prefix(colon + 1);
+  }
+  return "";
 }
 
 }  // namespace qecloud

@@ -107,4 +107,7 @@ Captured capture(SpawnOptions o, std::chrono::milliseconds timeout = std::chrono
 std::string capture_ok(const std::vector<std::string>& argv,
                        std::chrono::milliseconds timeout = std::chrono::minutes(10));
 
+// The full path of `program` (a name looked up in $PATH, or a path), or empty when there is none.
+std::string find_program(const std::string& program);
+
 }  // namespace qecloud

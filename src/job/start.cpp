@@ -37,6 +37,20 @@ void check_input_file(const std::string& path) {
     throw Error(fmt::format("{}: {}", path, std::strerror(errno)), kExitBadInput);
 }
 
+namespace {
+
+// The input is judged for the release of the pw.x that will run it: one recorded for it (an image's), else
+// the one `req.pw` names on this machine (asked once, cached), else every release with a note.
+qe::ValidationEnv validation_env(const JobRequest& req, const std::string& run_dir) {
+  if (!req.qe_version) return qe::ValidationEnv::from_process(run_dir, req.pw);
+  qe::ValidationEnv env = qe::ValidationEnv::from_process_without_pw(run_dir);
+  env.qe_version = req.qe_version;
+  env.qe_version_source = req.qe_version_source;
+  return env;
+}
+
+}  // namespace
+
 StartedJob start_job(const JobRequest& req, JobDb& db,
                      const std::function<void(const qe::ValidationReport&)>& on_validated) {
   check_input_file(req.input);
@@ -57,8 +71,7 @@ StartedJob start_job(const JobRequest& req, JobDb& db,
   JobGuard guard(db, rec.id);
   guard.step("validating the input");
   // Validated once; the bundle and the layout planner use what validation found.
-  js.report =
-      qe::validate_file(input.string(), qe::ValidationEnv::from_process(input.parent_path().string()));
+  js.report = qe::validate_file(input.string(), validation_env(req, input.parent_path().string()));
   if (on_validated) on_validated(js.report);
   if (!js.report.ok()) {
     js.refused = true;

@@ -5,6 +5,7 @@
 // JobGuard keeps the record truthful until the job ends or a scheduler takes it.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "job/database.hpp"
@@ -24,6 +25,10 @@ struct JobRequest {
   // The pw.x that will run the input, whose release the input is judged for (a name in $PATH or a path);
   // empty: not on this machine (an image's, a cluster's), judged against every release with a note.
   std::string pw = "pw.x";
+  // The release of a pw.x that is not on this machine, when something recorded it (a container image's
+  // label): the input is judged for it, and `qe_version_source` names where it came from.
+  std::optional<qe::QeVersion> qe_version;
+  std::string qe_version_source;
 };
 
 struct StartedJob {

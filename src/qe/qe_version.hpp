@@ -22,9 +22,6 @@ struct QeVersion {
 // A version from pw.x's banner: "     Program PWSCF v.6.7MaX starts on …" -> 6.7; nullopt for any other line.
 std::optional<QeVersion> version_from_banner(std::string_view line);
 
-// The full path of `program` (a name looked up in $PATH, or a path), or empty when there is none.
-std::string find_program(const std::string& program);
-
 // The version of the pw.x at `path` (absolute), asking it at most once per path, modification time and size:
 // it is started in a scratch directory with no input and stopped as soon as its banner names the version.
 // Answers are kept in `cache_file` (one line per pw.x; an unwritable cache only costs asking again).

@@ -16,6 +16,7 @@
 #include "core/env.hpp"
 #include "core/error.hpp"
 #include "core/paths.hpp"
+#include "core/process.hpp"
 #include "core/text.hpp"
 #include "qe/pw_schema.hpp"
 #include "qe/validator_checks.hpp"

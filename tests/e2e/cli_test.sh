@@ -140,6 +140,14 @@ check "submit refuses a bad --timeout" eval 'rc 2 && err_has "--timeout"'
 check "submit names the backends it has" eval 'rc 2 && err_has "only awsbatch, slurm submit"'
 (cd "$work" && run submit "$src/examples/si/scf.in" --backend slurm --nodes 2 --timeout 1h)
 check "a Slurm job refuses AWS Batch's --timeout" eval 'rc 2 && err_has "--timeout: the slurm backend does not take it"'
+# The configured image's release, as `image test`/`image push` remembered it, judges a submit before any call.
+sed 's/bucket-xxxxxxxxx/my-qe-results/' "$work/qecloud.toml" >"$work/good.toml"
+cat >"$QECLOUD_HOME/images.json" <<'JSON'
+{"1.dkr.ecr.us-east-2.amazonaws.com/qecloud:1": {"id": "0123", "digest": "sha256:0123", "labels": {"org.qecloud.qe-version": "6.7"}}}
+JSON
+run submit "$work/rmm/scf.in" --nodes 2 --config "$work/good.toml"
+check "submit judges for the image's recorded release" eval 'rc 3 && err_has "needs QE >= 7.0; the pw.x that will run this is 6.7 (image 1.dkr.ecr.us-east-2.amazonaws.com/qecloud:1 as tested by \`qecloud image test\`)"'
+rm "$QECLOUD_HOME/images.json"
 run status 20200101-000000-0000 --config "$work/qecloud.toml"
 check "status of an unknown job" eval '! rc 0'
 unset QECLOUD_HOME
@@ -188,6 +196,45 @@ PY
 else
   check "read-only home tests need root and setpriv" false
 fi
+
+# `qecloud image`: the clear errors (the engines themselves run in integration.image). A fake podman stands in
+# where an engine must answer.
+run image dockerfile "$work/ctx"
+check "image dockerfile writes a context" eval 'rc 0 && grep -q "^CMD \[\"qecloud\", \"agent\"\]$" "$work/ctx/Dockerfile" && ! grep -q "^ENTRYPOINT" "$work/ctx/Dockerfile" && [ -x "$work/ctx/qecloud" ]'
+mkdir -p "$work/nobin"
+PATH="$work/nobin" "$qecloud" image build "$work/ctx" >"$work/out" 2>"$work/err"; echo $? >"$work/rc"
+check "image build without an engine names the command to install one" eval 'rc 1 && err_has "no container engine to use: podman (not installed), buildah (not installed), docker (not installed); install one: \`apt-get install podman\`"'
+printf '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2; exit 1\n' >"$work/nobin/docker"; chmod +x "$work/nobin/docker"
+PATH="$work/nobin" "$qecloud" image build "$work/ctx" --engine docker >"$work/out" 2>"$work/err"; echo $? >"$work/rc"
+check "docker without its daemon is named as such" eval 'rc 1 && err_has "docker (the client is here, its daemon does not answer)"'
+rm "$work/nobin/docker"
+cat >"$work/nobin/podman" <<'SH'
+#!/bin/sh
+# A podman whose build fails at its second step, and which has one image, qecloud:fake.
+for a in "$@"; do case "$a" in
+  build) echo "STEP 1/2: FROM docker.io/library/debian:bookworm-slim"; echo "STEP 2/2: RUN apt-get install -y nosuchpackage"
+         echo "E: Unable to locate package nosuchpackage"
+         echo 'Error: building at STEP "RUN apt-get install -y nosuchpackage": exit status 100' >&2; exit 1;;
+  inspect) case "$*" in *qecloud:fake*) echo '[{"Id": "sha256:0123456789abcdef", "Size": 1, "Config": {"Labels": {}}}]'; exit 0;; esac
+           echo "Error: qecloud:missing: image not known" >&2; exit 125;;
+esac; done
+exit 2
+SH
+chmod +x "$work/nobin/podman"
+PATH="$work/nobin:/usr/bin:/bin" "$qecloud" image build "$work/ctx" >"$work/out" 2>"$work/err"; echo $? >"$work/rc"
+check "a failed build step is named with the engine's words" eval 'rc 1 && err_has "the image build failed (podman exit code 1) at STEP 2/2: RUN apt-get install -y nosuchpackage:" && err_has "E: Unable to locate package nosuchpackage"'
+PATH="$work/nobin:/usr/bin:/bin" "$qecloud" image test qecloud:missing >"$work/out" 2>"$work/err"; echo $? >"$work/rc"
+check "image test of an image that is not there" eval 'rc 1 && err_has "no image '"'"'qecloud:missing'"'"' in podman'"'"'s store; build one with \`qecloud image build\`"'
+PATH="$work/nobin:/usr/bin:/bin" AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=x AWS_REGION=us-east-1 \
+  AWS_ENDPOINT_URL_ECR=http://127.0.0.1:9 AWS_MAX_ATTEMPTS=1 AWS_EC2_METADATA_DISABLED=true \
+  "$qecloud" image push qecloud:fake >"$work/out" 2>"$work/err"; echo $? >"$work/rc"
+check "image push with ECR unreachable: a clear error, nothing pushed" eval 'rc 1 && err_has "Amazon ECR'"'"'s API cannot be reached in us-east-1" && ! out_has "pushed"'
+run image push qecloud:fake --repository Bad_Name
+check "image push refuses a repository name ECR would" eval 'rc 2 && err_has "--repository '"'"'Bad_Name'"'"': an ECR repository name is 2 to 256 characters"'
+run validate "$src/examples/si/scf.in" --image qecloud:never-tested
+check "validate --image of an untested image says what to run" eval 'rc 2 && err_has "run \`qecloud image test qecloud:never-tested\` first"'
+run run "$src/examples/si/scf.in" --image qecloud:fake
+check "run --image needs --nodes" eval 'rc 2 && err_has "--image runs a multi-node rehearsal inside the image: give --nodes N"'
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

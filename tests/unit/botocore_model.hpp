@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "aws/api.hpp"
+
 namespace qecloud::testing {
 
 class BotocoreModel {
@@ -36,5 +38,12 @@ class BotocoreModel {
                   std::vector<std::pair<std::string, std::string>>& out) const;
   nlohmann::json model_;
 };
+
+// Problems with one AWS call against its service's model — the input (BotocoreModel::validate) and the wire
+// form aws::to_wire makes (request URI and method, JSON target, query action and version; for EC2 every form
+// field, compared with what botocore's EC2Serializer sends); empty when it
+// is right. Models are loaded once per service.
+std::vector<std::string> check_call(const aws::ApiCall& call);
+const BotocoreModel& model_of(const std::string& service);
 
 }  // namespace qecloud::testing

@@ -72,6 +72,28 @@ TEST(AwsConfig, MissingWrongAndUnknownFields) {
   EXPECT_EQ(error_of("[other]\n"), "qecloud.toml: no [aws] section");
 }
 
+TEST(AwsConfig, ImagePushedIsWrittenKeepingEverythingElse) {
+  // Replaced in [aws], not in another section; comments and order kept; still a valid config.
+  const std::string text = std::string("# mine\n") + kGood + "[other]\nimage = \"x\"\n";
+  const std::string out = awsbatch::with_image(text, "1.dkr.ecr.us-east-2.amazonaws.com/qecloud:2");
+  EXPECT_EQ(awsbatch::parse_config(out, "qecloud.toml").image, "1.dkr.ecr.us-east-2.amazonaws.com/qecloud:2");
+  EXPECT_EQ(out.find("# mine\n[aws]\nregion"), 0u);
+  EXPECT_NE(out.find("[other]\nimage = \"x\"\n"), std::string::npos);
+  EXPECT_EQ(out.find("qecloud:1"), std::string::npos);
+  // No image line yet: added under [aws]; no [aws] at all: a section is added.
+  EXPECT_EQ(awsbatch::with_image("[aws]\nregion = \"r\"\n", "u"), "[aws]\nimage = \"u\"\nregion = \"r\"\n");
+  EXPECT_EQ(awsbatch::with_image("[slurm]\n", "u"), "[slurm]\n\n[aws]\nimage = \"u\"\n");
+  EXPECT_EQ(awsbatch::with_image("", "u"), "\n[aws]\nimage = \"u\"\n");
+}
+
+TEST(AwsApi, EcrIsJson11AtApiEcr) {
+  auto w = aws::to_wire({"ecr", "GetAuthorizationToken", nlohmann::json::object()});
+  EXPECT_EQ(w.request.header("X-Amz-Target").value_or(""),
+            "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken");
+  EXPECT_EQ(w.request.header("Content-Type").value_or(""), "application/x-amz-json-1.1");
+  EXPECT_EQ(w.body, "{}");
+}
+
 TEST(AwsApi, BatchIsRestJsonUnderV1) {
   auto w = aws::to_wire({"batch", "SubmitJob", {{"jobName", "x"}}});
   EXPECT_EQ(w.request.method, "POST");

@@ -169,86 +169,12 @@ class RecordingApi : public aws::Api {
   int ce_reads_ = 0, q_reads_ = 0;
 };
 
-const testing::BotocoreModel& model(const std::string& service) {
-  static std::map<std::string, testing::BotocoreModel> models;
-  auto it = models.find(service);
-  if (it == models.end()) it = models.emplace(service, testing::BotocoreModel::load(service)).first;
-  return it->second;
-}
-
-// A form body's fields, decoded.
-std::vector<std::pair<std::string, std::string>> split_form(const std::string& body) {
-  auto decode = [](std::string x) {
-    std::string out;
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      if (x[i] == '+') {
-        out += ' ';
-      } else if (x[i] == '%' && i + 2 < x.size()) {
-        out += static_cast<char>(std::stoi(x.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        out += x[i];
-      }
-    }
-    return out;
-  };
-  std::vector<std::pair<std::string, std::string>> out;
-  for (std::size_t start = 0; start < body.size();) {
-    std::size_t amp = body.find('&', start);
-    if (amp == std::string::npos) amp = body.size();
-    const std::string kv = body.substr(start, amp - start);
-    const std::size_t eq = kv.find('=');
-    out.emplace_back(decode(kv.substr(0, eq)), eq == std::string::npos ? "" : decode(kv.substr(eq + 1)));
-    start = amp + 1;
-  }
-  return out;
-}
-
-// Problems with one call, against its service's model; empty when it is right.
-std::vector<std::string> check(const aws::ApiCall& c) {
-  const auto& m = model(c.service);
-  std::vector<std::string> problems;
-  if (!m.has_operation(c.operation)) return {fmt::format("{} has no operation {}", c.service, c.operation)};
-  for (auto& p : m.validate(c.operation, c.params)) problems.push_back(c.service + " " + p);
-  const aws::WireRequest w = aws::to_wire(c);
-  const std::string protocol = m.protocol();
-  if (protocol == "rest-json" || protocol == "rest-xml") {
-    std::string uri = m.request_uri(c.operation);
-    uri = uri.substr(0, uri.find('?'));
-    if (uri.find("{Bucket}") != std::string::npos)
-      uri.replace(uri.find("{Bucket}"), 8, c.params.value("Bucket", ""));
-    if (w.request.method != m.http_method(c.operation) || w.request.path != uri)
-      problems.push_back(fmt::format("{} {}: sent {} {}, the model says {} {}", c.service, c.operation,
-                                     w.request.method, w.request.path, m.http_method(c.operation), uri));
-  } else if (protocol == "json") {
-    const std::string want = m.target_prefix() + "." + c.operation;
-    if (w.request.header("X-Amz-Target").value_or("") != want)
-      problems.push_back(fmt::format("{} {}: X-Amz-Target is not {}", c.service, c.operation, want));
-  } else {
-    const std::string want = fmt::format("Action={}&Version={}", c.operation, m.api_version());
-    if (w.body.rfind(want, 0) != 0)
-      problems.push_back(fmt::format("{} {}: the form does not start with {}", c.service, c.operation, want));
-    if (protocol == "ec2") {  // the fields themselves, named as botocore's EC2Serializer names them
-      std::vector<std::pair<std::string, std::string>> sent;
-      for (const auto& field : split_form(w.body))
-        if (field.first != "Action" && field.first != "Version") sent.push_back(field);
-      std::sort(sent.begin(), sent.end());
-      const auto expected = m.ec2_form(c.operation, c.params);
-      if (sent != expected) {
-        std::string a, b;
-        for (const auto& [k, v] : sent) a += k + "=" + v + " ";
-        for (const auto& [k, v] : expected) b += k + "=" + v + " ";
-        problems.push_back(fmt::format("ec2 {}: sent {}; botocore sends {}", c.operation, a, b));
-      }
-    }
-  }
-  return problems;
-}
+using testing::check_call;
 
 void expect_all_valid(const std::vector<aws::ApiCall>& calls) {
   ASSERT_FALSE(calls.empty());
   for (const auto& c : calls) {
-    auto problems = check(c);
+    auto problems = check_call(c);
     EXPECT_TRUE(problems.empty()) << c.service << " " << c.operation << " " << c.params.dump() << "\n"
                                   << fmt::format("{}", fmt::join(problems, "\n"));
   }
@@ -351,9 +277,10 @@ TEST(AwsBatchModels, EachNodeAsksForItsWholeInstanceLessTheEcsReserve) {
 
 TEST(AwsBatchModels, TheCheckerCatchesAWrongCall) {
   // The same checks refuse a call the model does not allow (so the tests above can fail).
-  EXPECT_FALSE(check({"batch", "SubmitJob", {{"jobName", "x"}, {"jobQueue", "q"}}}).empty());
+  EXPECT_FALSE(check_call({"batch", "SubmitJob", {{"jobName", "x"}, {"jobQueue", "q"}}}).empty());
   EXPECT_FALSE(
-      check({"batch", "RegisterJobDefinition", {{"jobDefinitionName", "x"}, {"type", "MULTINODE"}}}).empty());
+      check_call({"batch", "RegisterJobDefinition", {{"jobDefinitionName", "x"}, {"type", "MULTINODE"}}})
+          .empty());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/process.hpp"
 #include "core/text.hpp"
 #include "qe/pw_schema.hpp"
 #include "qe/qe_version.hpp"
@@ -92,10 +93,10 @@ TEST(QeVersion, FindsProgramsOnPath) {
   const char* old = std::getenv("PATH");
   const std::string saved = old ? old : "";
   ::setenv("PATH", (s.dir.string() + ":/usr/bin:/bin").c_str(), 1);
-  EXPECT_EQ(qe::find_program("pw.x"), pw.string());
-  EXPECT_EQ(qe::find_program("no-such-program.x"), "");
+  EXPECT_EQ(find_program("pw.x"), pw.string());
+  EXPECT_EQ(find_program("no-such-program.x"), "");
   ::setenv("PATH", saved.c_str(), 1);
-  EXPECT_EQ(qe::find_program(pw.string()), pw.string());
+  EXPECT_EQ(find_program(pw.string()), pw.string());
 }
 
 TEST(PwSchema, DatesVariablesValuesAndCards) {

@@ -203,13 +203,20 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
   check_submit(c, o, type);
   // 1. Validate (no AWS call before this passes), record the job.
   JobDb db(job_db_path());
-  // The image's pw.x is not on this machine: judged against every release until the image records its own.
+  // The image's pw.x is not on this machine: judged for the release the image recorded (`qecloud image
+  // test`'s label) when it is known here, else against every release.
+  std::optional<qe::QeVersion> release;
+  std::string release_source;
+  if (o.image_release)
+    if (auto r = o.image_release(c.image)) release = r->first, release_source = r->second;
   StartedJob job = start_job({.input = o.input,
                               .name = o.name,
                               .store_url = c.store_url(),
                               .backend = "awsbatch",
                               .store_region = c.region,
-                              .pw = ""},
+                              .pw = "",
+                              .qe_version = release,
+                              .qe_version_source = release_source},
                              db, obs.on_validated);
   Submitted out = submitted_of(job);
   if (out.refused) return out;

@@ -94,4 +94,39 @@ AwsConfig parse_config(const std::string& text, const std::string& source) {
   return c;
 }
 
+std::string with_image(const std::string& text, const std::string& uri) {
+  static const std::regex kSection(R"(^\s*\[([^\]]*)\]\s*(#.*)?$)");
+  static const std::regex kImage(R"(^\s*image\s*=.*$)");
+  const std::string line = fmt::format("image = \"{}\"", uri);
+  std::vector<std::string> lines;
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  std::optional<std::size_t> aws_header;
+  std::string section;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    std::smatch m;
+    if (std::regex_match(lines[i], m, kSection)) {
+      section = std::string(text::trim(m[1].str()));
+      if (section == "aws") aws_header = i;
+    } else if (section == "aws" && std::regex_match(lines[i], kImage)) {
+      lines[i] = line;
+      aws_header.reset();
+      section = "done";
+      break;
+    }
+  }
+  if (section != "done") {
+    if (aws_header)
+      lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(*aws_header) + 1, line);
+    else
+      lines.insert(lines.end(), {"", "[aws]", line});
+  }
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
 }  // namespace qecloud::backends::awsbatch

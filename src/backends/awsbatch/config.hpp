@@ -53,4 +53,9 @@ std::optional<std::string> find_config(const std::string& explicit_path = {});
 AwsConfig load_config(const std::string& explicit_path = {});
 AwsConfig parse_config(const std::string& text, const std::string& source);
 
+// `text` (a qecloud.toml) with its [aws] section's `image` set to `uri`: the line replaced where there is
+// one, added under [aws] where there is not, an [aws] section added where there is none. Every other line
+// (comments included) is kept as it is. (`qecloud image push` writes the URI it pushed.)
+std::string with_image(const std::string& text, const std::string& uri);
+
 }  // namespace qecloud::backends::awsbatch

@@ -30,8 +30,10 @@ std::string self_exe() {
 std::vector<ClusterFault> check(const JobOptions& o) {
   refuse_options(o, "netns",
                  {"--nodes", "--slots-per-node", "--join-timeout", "--pw", "--mpirun", "--grace", "--store",
-                  "--name", "--inject-fault"},
+                  "--name", "--inject-fault", "--image"},
                  "the main node plans ranks and pools from the slots that join");
+  if (!o.rootfs.empty() && (o.given.count("--pw") || o.given.count("--mpirun")))
+    throw UsageError("--pw/--mpirun with --image: the image's own pw.x and mpirun run the job");
   if (o.nodes < 2)
     throw UsageError("--nodes needs at least 2 nodes (a single node is a plain `qecloud run`)");
   if (::geteuid() != 0)
@@ -72,7 +74,9 @@ NodeLaunch launch_for(const JobOptions& o, const StartedJob& job, const NodeCont
   NodeLaunch l;
   l.job_id = job.record.id;
   l.nodes = o.nodes;
-  l.argv = {self_exe(), "agent"};
+  // In an image, its own qecloud (where the Dockerfile puts it) runs the nodes; here, this one.
+  l.argv = {o.rootfs.empty() ? self_exe() : "/usr/local/bin/qecloud", "agent"};
+  l.rootfs = o.rootfs;
   l.env = c.to_env();
   l.env["PATH"] = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
   l.env["HOME"] = "/root";
@@ -113,9 +117,15 @@ RunResult run(const JobOptions& o, const RunObserver& obs) {
   const std::vector<ClusterFault> faults = check(o);
   JobDb db(job_db_path());
   StopSignals signals;
-  StartedJob job =
-      start_job({.input = o.input, .name = o.name, .store_url = o.store_url, .backend = "netns", .pw = o.pw},
-                db, obs.on_validated);
+  // In an image the input is judged for the release its label records (pw.x is not this machine's).
+  StartedJob job = start_job({.input = o.input,
+                              .name = o.name,
+                              .store_url = o.store_url,
+                              .backend = "netns",
+                              .pw = o.rootfs.empty() ? o.pw : "",
+                              .qe_version = o.qe_version,
+                              .qe_version_source = o.qe_version_source},
+                             db, obs.on_validated);
   RunResult res;
   res.job_id = job.record.id;
   res.outputs_url = job.location.url();
@@ -144,9 +154,10 @@ RunResult run(const JobOptions& o, const RunObserver& obs) {
     const int slots = o.slots_per_node > 0 ? o.slots_per_node : std::max(1, cores->cores() / o.nodes);
     const fs::path work = local_work_dir(res.job_id);
     fs::create_directories(work);
-    db.set_remote(res.job_id, {{"work_dir", work.string()}, {"nodes", o.nodes}});
+    db.set_remote(res.job_id, {{"work_dir", work.string()}, {"nodes", o.nodes}, {"image", o.image}});
     if (obs.on_note)
-      obs.on_note(fmt::format("starting {} nodes (network namespaces, {} slot{} each)", o.nodes, slots,
+      obs.on_note(fmt::format("starting {} nodes (network namespaces{}, {} slot{} each)", o.nodes,
+                              o.image.empty() ? "" : ", each inside image " + o.image, slots,
                               slots > 1 ? "s" : ""));
     const NodeContract c = contract_for(o, job, slots, slots * o.nodes > cores->cores());
     NodeLaunch l = launch_for(o, job, c, faults, work, obs);

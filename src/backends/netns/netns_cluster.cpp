@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -55,6 +56,13 @@ void kill_in_netns(const std::string& name) {
     if (!any) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+// The node's empty mount points on the host (its /tmp's, and with an image its root's and overlay's).
+void remove_staging(const std::string& ns) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-root", "-rw"})
+    fs::remove(fmt::format("{}/{}{}", kStagingDir, ns, suffix), ec);
 }
 
 [[noreturn]] void child_fail(int log_fd, const char* what) {
@@ -117,12 +125,121 @@ std::string NetnsCluster::netns(int node) const {
   return fmt::format("{}n{}", prefix_, node);
 }
 
+namespace {
+
+// Everything a node's child does between fork and exec, worked out before the fork: the child may make
+// system calls only (the forwarder threads of the parent may hold the allocator's lock).
+struct NodeMounts {
+  struct Share {
+    std::string path;    // as the job knows it
+    std::string staged;  // where it is bound: under the node's new /tmp, or under the image's root
+    bool dir = false;
+    std::vector<std::string> parents;  // the directories to make first, outermost first
+  };
+  std::string host;       // the node's hostname
+  std::string tmp_stage;  // the node's /tmp (a tmpfs), built here and then moved onto /tmp
+  // With an image: `root` is an overlay of the image's tree (read-only, shared by every node) under a
+  // per-node tmpfs `rw` (its upper and work directories), so the node can write anywhere, as in a container.
+  std::string rootfs, root, rw, upper, work, overlay_options, proc, dev, sys, tmp_target;
+  std::vector<Share> shares;
+};
+
+std::vector<std::string> parents_under(const std::string& base, const std::string& staged) {
+  std::vector<std::string> out;
+  for (std::size_t slash = base.size() + 1; (slash = staged.find('/', slash)) != std::string::npos; ++slash)
+    out.push_back(staged.substr(0, slash));
+  return out;
+}
+
+// The node's /tmp is built at a staging mount point outside /tmp (so the host's /tmp stays reachable for
+// the bind mounts), then moved onto /tmp. Classic mount(2) cannot bind across mount namespaces. Without an
+// image, paths outside /tmp are the host's and visible anyway; in an image, they are bound into its root.
+NodeMounts plan_mounts(const std::string& stage, const std::string& host,
+                       const std::vector<std::string>& shared, const std::string& rootfs) {
+  NodeMounts m;
+  m.host = host;
+  m.tmp_stage = stage;
+  fs::create_directories(stage);
+  if (!rootfs.empty()) {
+    m.rootfs = rootfs;
+    m.root = stage + "-root", m.rw = stage + "-rw";
+    fs::create_directories(m.root);
+    fs::create_directories(m.rw);
+    m.upper = m.rw + "/upper", m.work = m.rw + "/work";
+    m.overlay_options = fmt::format("lowerdir={},upperdir={},workdir={}", rootfs, m.upper, m.work);
+    m.proc = m.root + "/proc", m.dev = m.root + "/dev", m.sys = m.root + "/sys",
+    m.tmp_target = m.root + "/tmp";
+  }
+  for (const auto& p : shared) {
+    const fs::path abs = fs::absolute(p).lexically_normal();
+    const bool in_tmp = abs.string().rfind("/tmp/", 0) == 0;
+    if (!in_tmp && rootfs.empty()) continue;  // outside /tmp: the host's, visible anyway
+    const std::string base = in_tmp ? stage : m.root;
+    NodeMounts::Share sh{
+        abs.string(), base + (in_tmp ? abs.string().substr(4) : abs.string()), fs::is_directory(abs), {}};
+    sh.parents = parents_under(base, sh.staged);
+    m.shares.push_back(std::move(sh));
+  }
+  // /tmp shares go into the tmpfs before it moves; the rest into the root after the overlay is mounted.
+  std::stable_partition(m.shares.begin(), m.shares.end(),
+                        [](const NodeMounts::Share& s) { return s.path.rfind("/tmp/", 0) == 0; });
+  return m;
+}
+
+void bind_share(const NodeMounts::Share& sh, int log_fd) {
+  for (const auto& dir : sh.parents) ::mkdir(dir.c_str(), 0755);
+  if (sh.dir)
+    ::mkdir(sh.staged.c_str(), 0755);
+  else
+    ::close(::open(sh.staged.c_str(), O_WRONLY | O_CREAT, 0755));
+  if (::mount(sh.path.c_str(), sh.staged.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    child_fail(log_fd, sh.path.c_str());
+}
+
+// In the child, after fork: the node's namespaces, hostname, /tmp and (with an image) root. System calls
+// only; fails the child with a line in its log.
+void enter_node(const NodeMounts& m, int ns_fd, int log_fd) {
+  ::setpgid(0, 0);
+  if (::setns(ns_fd, CLONE_NEWNET) != 0) child_fail(log_fd, "setns");
+  if (::unshare(CLONE_NEWNS | CLONE_NEWUTS) != 0) child_fail(log_fd, "unshare");
+  if (::sethostname(m.host.data(), m.host.size()) != 0) child_fail(log_fd, "sethostname");
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    child_fail(log_fd, "mount --make-rprivate /");
+  if (::mount("tmpfs", m.tmp_stage.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0)
+    child_fail(log_fd, "mount tmpfs");
+  if (!m.root.empty()) {
+    if (::mount("tmpfs", m.rw.c_str(), "tmpfs", 0, "mode=0755") != 0)
+      child_fail(log_fd, "mount tmpfs (overlay)");
+    ::mkdir(m.upper.c_str(), 0755);
+    ::mkdir(m.work.c_str(), 0755);
+    if (::mount("overlay", m.root.c_str(), "overlay", 0, m.overlay_options.c_str()) != 0)
+      child_fail(log_fd, m.rootfs.c_str());
+  }
+  for (const auto& sh : m.shares) bind_share(sh, log_fd);
+  if (m.root.empty()) {
+    if (::mount(m.tmp_stage.c_str(), "/tmp", nullptr, MS_MOVE, nullptr) != 0)
+      child_fail(log_fd, "mount --move /tmp");
+    return;
+  }
+  for (const auto* dir : {&m.proc, &m.dev, &m.sys, &m.tmp_target}) ::mkdir(dir->c_str(), 0755);
+  if (::mount("proc", m.proc.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+    child_fail(log_fd, "mount proc");
+  if (::mount("/dev", m.dev.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    child_fail(log_fd, "bind /dev");
+  if (::mount("/sys", m.sys.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    child_fail(log_fd, "bind /sys");
+  if (::mount(m.tmp_stage.c_str(), m.tmp_target.c_str(), nullptr, MS_MOVE, nullptr) != 0)
+    child_fail(log_fd, "mount --move /tmp");
+  if (::chroot(m.root.c_str()) != 0 || ::chdir("/") != 0) child_fail(log_fd, "chroot into the image");
+}
+
+}  // namespace
+
 pid_t NetnsCluster::start(int node, const std::vector<std::string>& argv,
                           const std::map<std::string, std::string>& env, const std::string& log_path,
-                          const std::vector<std::string>& shared) {
+                          const std::vector<std::string>& shared, const std::string& rootfs) {
   // Everything that allocates happens before fork.
   const std::string ns_path = std::string(kNetnsDir) + "/" + netns(node);
-  const std::string host = fmt::format("node-{}", node);
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp, args;
@@ -131,26 +248,8 @@ pid_t NetnsCluster::start(int node, const std::vector<std::string>& argv,
   std::vector<std::string> argv_copy = argv;
   for (auto& a : argv_copy) args.push_back(a.data());
   args.push_back(nullptr);
-  struct Share {
-    std::string path;    // under /tmp, as the job knows it
-    std::string staged;  // the same path under the node's new tmpfs, before that tmpfs moves onto /tmp
-    bool dir;
-    std::vector<std::string> parents;  // the directories to make under the tmpfs first, outermost first
-  };
-  // The node's /tmp is built at a staging mount point outside /tmp (so the host's /tmp stays reachable
-  // for the bind mounts), then moved onto /tmp. Classic mount(2) cannot bind across mount namespaces.
-  const std::string staging = fmt::format("{}/{}", kStagingDir, netns(node));
-  fs::create_directories(staging);
-  std::vector<Share> shares;
-  for (const auto& p : shared) {
-    fs::path abs = fs::absolute(p).lexically_normal();
-    if (abs.string().rfind("/tmp/", 0) != 0) continue;  // outside /tmp: visible anyway
-    Share sh{abs.string(), staging + abs.string().substr(4), fs::is_directory(abs), {}};
-    for (std::size_t slash = staging.size() + 1; (slash = sh.staged.find('/', slash)) != std::string::npos;
-         ++slash)
-      sh.parents.push_back(sh.staged.substr(0, slash));
-    shares.push_back(std::move(sh));
-  }
+  const NodeMounts mounts = plan_mounts(fmt::format("{}/{}", kStagingDir, netns(node)),
+                                        fmt::format("node-{}", node), shared, rootfs);
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (log_fd < 0) throw Error(fmt::format("cannot write {}: {}", log_path, std::strerror(errno)));
   int ns_fd = ::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -162,27 +261,7 @@ pid_t NetnsCluster::start(int node, const std::vector<std::string>& argv,
   pid_t pid = ::fork();
   if (pid < 0) throw Error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
-    ::setpgid(0, 0);
-    if (::setns(ns_fd, CLONE_NEWNET) != 0) child_fail(log_fd, "setns");
-    if (::unshare(CLONE_NEWNS | CLONE_NEWUTS) != 0) child_fail(log_fd, "unshare");
-    if (::sethostname(host.data(), host.size()) != 0) child_fail(log_fd, "sethostname");
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-      child_fail(log_fd, "mount --make-rprivate /");
-    if (::mount("tmpfs", staging.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0)
-      child_fail(log_fd, "mount tmpfs");
-    // Between fork and exec only system calls on what was built before the fork: the forwarder threads of
-    // the parent may hold the allocator's lock, which the child would never see released.
-    for (const auto& sh : shares) {
-      for (const auto& dir : sh.parents) ::mkdir(dir.c_str(), 0755);
-      if (sh.dir)
-        ::mkdir(sh.staged.c_str(), 0755);
-      else
-        ::close(::open(sh.staged.c_str(), O_WRONLY | O_CREAT, 0755));
-      if (::mount(sh.path.c_str(), sh.staged.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
-        child_fail(log_fd, sh.path.c_str());
-    }
-    if (::mount(staging.c_str(), "/tmp", nullptr, MS_MOVE, nullptr) != 0)
-      child_fail(log_fd, "mount --move /tmp");
+    enter_node(mounts, ns_fd, log_fd);
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
     int null_fd = ::open("/dev/null", O_RDONLY);
@@ -224,8 +303,7 @@ void NetnsCluster::teardown() noexcept {
     started_.clear();
     for (int i = 0; i < nodes_; ++i) {
       ip({"netns", "del", netns(i)}, false);
-      std::error_code ec;
-      fs::remove(fmt::format("{}/{}", kStagingDir, netns(i)), ec);
+      remove_staging(netns(i));
     }
     ip({"netns", "del", prefix_ + "h"}, false);
   } catch (...) {
@@ -250,8 +328,7 @@ int NetnsCluster::remove_stale() {
     if (pid_alive(static_cast<pid_t>(std::stol(m[1].str())))) continue;
     kill_in_netns(name);
     ip({"netns", "del", name}, false);
-    std::error_code ec;
-    fs::remove(fmt::format("{}/{}", kStagingDir, name), ec);
+    remove_staging(name);
     ++removed;
   }
   return removed;

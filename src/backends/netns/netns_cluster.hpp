@@ -46,8 +46,12 @@ class NetnsCluster {
 
   // Starts argv in node `node` with exactly `env` as its environment, stdout and stderr into log_path.
   // `shared` are paths (files or directories) under /tmp that must stay visible in the node's private /tmp.
+  // `rootfs` (an image's root filesystem, unpacked): the node runs chrooted in an overlay of it — the tree
+  // itself shared read-only by every node, writes going to the node's own tmpfs — with /proc, /dev and
+  // /sys, its private /tmp, and every path of `shared` bound in at the same path; argv[0] is the image's.
   pid_t start(int node, const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-              const std::string& log_path, const std::vector<std::string>& shared);
+              const std::string& log_path, const std::vector<std::string>& shared,
+              const std::string& rootfs = {});
   // Takes the node's link to the bridge down or up (fault injection: a node whose network dies).
   void set_link(int node, bool up);
   // Every node's 127.0.0.1:<port> reaches this host's 127.0.0.1:<port> (a local S3 server); nothing else.

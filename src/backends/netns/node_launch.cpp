@@ -71,9 +71,9 @@ pid_t start_node(const NodeLaunch& l, NetnsCluster& cluster, int i) {
   if (i > 0) env["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"] = cluster.address(0);
   if (has_fault(l, ClusterFault::Kind::kWrongSecret, i)) env[node_var::kSecret] = random_hex(24);
   std::vector<std::string> shared = l.shared;
-  shared.push_back(l.argv.front());
+  if (l.rootfs.empty()) shared.push_back(l.argv.front());  // in an image, the program is the image's
   shared.push_back(l.log_dir);
-  const pid_t pid = cluster.start(i, l.argv, env, fmt::format("{}/node-{}.log", l.log_dir, i), shared);
+  const pid_t pid = cluster.start(i, l.argv, env, fmt::format("{}/node-{}.log", l.log_dir, i), shared, l.rootfs);
   if (l.on_event) l.on_event(i, "started", 0);
   return pid;
 }

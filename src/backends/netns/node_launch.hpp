@@ -23,6 +23,7 @@ struct NodeLaunch {
   std::map<int, std::map<std::string, std::string>> node_env;  // per node, over `env`
   std::string log_dir;                                         // node-<i>.log (stdout + stderr)
   std::vector<std::string> shared;                             // paths under /tmp the nodes must see
+  std::string rootfs;  // non-empty: every node runs inside this root filesystem (an image's), read-only
   std::vector<int> forward_ports;                              // host loopback ports reachable inside
   struct Forward {
     std::string inside_address;  // an address every node has (e.g. 169.254.170.2 with ecs_network)

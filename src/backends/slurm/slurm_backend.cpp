@@ -8,6 +8,7 @@
 #include "backends/slurm/slurm_jobs.hpp"
 #include "core/error.hpp"
 #include "job/foreground.hpp"
+#include "core/process.hpp"
 #include "qe/qe_version.hpp"
 
 namespace fs = std::filesystem;
@@ -18,7 +19,7 @@ namespace {
 Submitted submit_job(const JobOptions& o, const RunObserver& obs, const Notes& notes) {
   const SlurmConfig c = load_config(o.config_path);  // a bad [slurm] is refused before anything is recorded
   plan_submit(c, o);
-  if (qe::find_program("sbatch").empty())
+  if (find_program("sbatch").empty())
     throw UsageError(
         "sbatch not found in PATH: `submit --backend slurm` hands the job to Slurm's sbatch; run it where "
         "Slurm's commands are (a cluster's login node, or after loading the site's slurm module)");

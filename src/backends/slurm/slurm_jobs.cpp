@@ -18,6 +18,7 @@
 #include "job/node_contract.hpp"
 #include "job/scheduled.hpp"
 #include "job/start.hpp"
+#include "core/process.hpp"
 #include "qe/qe_version.hpp"
 
 namespace fs = std::filesystem;
@@ -116,7 +117,7 @@ std::string first_line(const std::string& text) {
 
 SlurmRunner real_slurm_runner() {
   return [](const std::vector<std::string>& argv) {
-    if (qe::find_program(argv.at(0)).empty())
+    if (find_program(argv.at(0)).empty())
       throw Error(fmt::format(
           "{} not found in PATH: Slurm's commands are needed here (on a cluster: its login node; or load "
           "the site's slurm module)",
@@ -166,7 +167,7 @@ Submitted submit(const SlurmRunner& run, const SlurmConfig& c, const JobOptions&
   JobDb db(job_db_path());
   // The input is judged as the cluster's pw.x would judge it when that pw.x is here too (a login node
   // usually has the same modules); otherwise against every release, and the main node checks it again.
-  const std::string pw_here = qe::find_program(c.pw).empty() ? "" : c.pw;
+  const std::string pw_here = find_program(c.pw).empty() ? "" : c.pw;
   StartedJob job = start_job({.input = o.input, .name = o.name, .store_url = p.store_url, .backend = "slurm", .pw = pw_here}, db, obs.on_validated);
   Submitted out = submitted_of(job);
   if (out.refused) return out;

@@ -27,6 +27,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop(proc):
+    """Ends a server started in its own session: SIGTERM to its group, SIGKILL after 10 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+
+
 def moto_server_command():
     exe = shutil.which("moto_server") or os.path.join(os.path.dirname(sys.executable), "moto_server")
     if not os.path.exists(exe):
@@ -37,7 +48,7 @@ def moto_server_command():
 class MotoS3:
     """moto_server with auth on; .endpoint, .key_id, .secret, .region, .env() for qecloud, .client()."""
 
-    def __init__(self, buckets=("qecloud-test",), region="us-east-1"):
+    def __init__(self, buckets=("qecloud-test",), region="us-east-1", actions=("s3:*", "iam:GetUser")):
         self.region = region
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
@@ -53,7 +64,7 @@ class MotoS3:
         iam.create_user(UserName="qecloud-test")
         iam.put_user_policy(UserName="qecloud-test", PolicyName="s3-all", PolicyDocument=json.dumps({
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": ["s3:*", "iam:GetUser"], "Resource": "*"}]}))
+            "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}]}))
         key = iam.create_access_key(UserName="qecloud-test")["AccessKey"]
         self.key_id, self.secret = key["AccessKeyId"], key["SecretAccessKey"]
         s3 = boto3.client("s3", **admin)
@@ -89,14 +100,13 @@ class MotoS3:
                             region_name=self.region, endpoint_url=self.endpoint,
                             config=Config(retries={"max_attempts": 1}), **kw)
 
+    def boto(self, service):
+        """A boto3 client of any service, with the test key."""
+        return boto3.client(service, aws_access_key_id=self.key_id, aws_secret_access_key=self.secret,
+                            region_name=self.region, endpoint_url=self.endpoint)
+
     def close(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, 15)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
-                self.proc.wait()
+        stop(self.proc)
         self.log.close()
         os.unlink(self.log.name)
 
