@@ -61,6 +61,9 @@ image::RecipeOptions recipe(bool from_source, bool quiet) {
 }
 
 void write_context(const std::string& dir, const image::RecipeOptions& r) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw UsageError(fmt::format("DIR: {} is a file; a build context is a directory", dir));
   image::write_context(dir, r, fs::read_symlink("/proc/self/exe").string(), image::built_source_dir());
 }
 

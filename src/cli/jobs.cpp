@@ -107,8 +107,11 @@ json status_json(const backends::JobStatus& s) {
 }
 
 void print_status(const backends::JobStatus& s) {
-  fmt::print("job {} ({})\n  state     {} — {}{}\n", s.job.id, s.job.backend, to_string(s.job.state),
-             s.backend_state, s.reason.empty() ? "" : ": " + s.reason);
+  const std::string state(to_string(s.job.state));
+  // The backend's own word only when it says more ("RUNNING", "never submitted"), not "succeeded — succeeded".
+  const bool same = s.backend_state.empty() || s.backend_state == state;
+  fmt::print("job {} ({})\n  state     {}{}{}\n", s.job.id, s.job.backend, state, same ? "" : " — " + s.backend_state,
+             s.reason.empty() ? "" : ": " + s.reason);
   if (!s.job.message.empty()) fmt::print("  message   {}\n", s.job.message);
   for (const auto& n : s.nodes)
     fmt::print("  node {:<3} {:<10} {}{}\n", n.index, n.status,
@@ -184,6 +187,21 @@ int cmd_show(std::vector<std::string> args) {
   return kExitOk;
 }
 
+namespace {
+
+// A job its scheduler never received — its input was refused, or the submit failed before the scheduler
+// answered (sbatch's refusal, no credentials): its record is all there is, and the backend has nothing to ask.
+bool never_submitted(const backends::Backend& backend, const JobRecord& job) {
+  return backend.run == nullptr && (job.remote.is_null() || job.remote.empty());
+}
+
+std::string never_submitted_note(const JobRecord& job) {
+  return fmt::format("job {} was never submitted to {} ({}{}{})", job.id, job.backend, to_string(job.state),
+                     job.message.empty() ? "" : ": ", job.message);
+}
+
+}  // namespace
+
 int cmd_status(std::vector<std::string> args) {
   CLI::App app{"A job's state from its backend, per node, and what it cost.", args[0]};
   std::string id;
@@ -199,6 +217,11 @@ int cmd_status(std::vector<std::string> args) {
   const backends::Backend& backend = backends::of(job);
   backends::JobStatus s;
   for (;;) {
+    if (never_submitted(backend, job)) {
+      s.job = job;
+      s.backend_state = "never submitted";
+      break;
+    }
     s = backend.refresh(db, job);
     job = s.job;
     if (!watch || s.final()) break;
@@ -229,6 +252,10 @@ int cmd_logs(std::vector<std::string> args) {
   JobDb db(job_db_path());
   JobRecord job = find_job(db, id);
   const backends::Backend& backend = backends::of(job);
+  if (never_submitted(backend, job)) {
+    fmt::print(stderr, "qecloud: {}: it has no logs\n", never_submitted_note(job));
+    return kExitOk;
+  }
   backends::LogCursor cursor;
   auto print = [](int n, const std::string& text) {
     fmt::print("[node {}] {}\n", n, text);
@@ -257,6 +284,10 @@ int cmd_cancel(std::vector<std::string> args) {
   if (auto rc = parse_command_line(app, args)) return *rc;
   JobDb db(job_db_path());
   const JobRecord job = find_job(db, id);
+  if (never_submitted(backends::of(job), job)) {
+    fmt::print("{}: nothing to cancel\n", never_submitted_note(job));
+    return kExitOk;
+  }
   backends::of(job).cancel(db, job, reason);
   fmt::print("job {}: cancel requested ({}); `qecloud status {}` shows when it has stopped\n", job.id, reason,
              job.id);
@@ -273,6 +304,8 @@ int cmd_fetch(std::vector<std::string> args) {
   JobDb db(job_db_path());
   const JobRecord job = find_job(db, id);
   if (dir.empty()) dir = job.id;
+  if (never_submitted(backends::of(job), job))
+    throw Error(never_submitted_note(job) + ": it has no outputs; `qecloud show " + job.id + "` shows its record");
   const auto files = backends::of(job).fetch(db, job, dir);
   fmt::print("job {}: {} file{} in {}\n", job.id, files.size(), files.size() == 1 ? "" : "s", dir);
   return kExitOk;

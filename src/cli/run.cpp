@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/json_text.hpp"
+#include "core/process.hpp"
 #include "image/build.hpp"
 #include "image/labels.hpp"
 
@@ -184,10 +185,17 @@ int cmd_run(std::vector<std::string> args) {
   if (o.nodes > 1 && (o.ranks || o.pools))
     throw UsageError("--ranks/--pools with --nodes: the main node plans the layout from the slots that join");
   ProgressView view(quiet);
-  if (!image_name.empty())
+  if (!image_name.empty()) {
     use_image(o, image_name, view);
-  else
+  } else {
+    if (find_program(o.pw).empty())  // refused before a job is recorded or mpirun started
+      throw UsageError(o.pw.find('/') != std::string::npos
+                           ? fmt::format("--pw: no program {}", o.pw)
+                           : fmt::format("--pw: no {} in PATH; install Debian's quantum-espresso (apt-get "
+                                         "install quantum-espresso) or give its path",
+                                         o.pw));
     note_blas(o.pw, quiet);
+  }
   backends::RunObserver obs;
   // Diagnostics go out before anything runs (errors mean nothing will).
   obs.on_validated = [&](const qe::ValidationReport& r) {

@@ -148,6 +148,16 @@ JSON
 run submit "$work/rmm/scf.in" --nodes 2 --config "$work/good.toml"
 check "submit judges for the image's recorded release" eval 'rc 3 && err_has "needs QE >= 7.0; the pw.x that will run this is 6.7 (image 1.dkr.ecr.us-east-2.amazonaws.com/qecloud:1 as tested by \`qecloud image test\`)"'
 rm "$QECLOUD_HOME/images.json"
+# That job never reached AWS Batch: status, logs, cancel and fetch say so from its record, without an AWS call.
+refused=$("$qecloud" list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["job_id"])')
+run status "$refused"
+check "status of a never-submitted job shows its record" eval 'rc 0 && out_has "state     invalid — never submitted"'
+run logs "$refused"
+check "logs of a never-submitted job say why there are none" eval 'rc 0 && err_has "was never submitted to awsbatch (invalid"'
+run cancel "$refused"
+check "cancel of a never-submitted job: nothing to cancel" eval 'rc 0 && out_has "nothing to cancel"'
+run fetch "$refused" --to "$work/never"
+check "fetch of a never-submitted job: no outputs, a clear error" eval 'rc 1 && err_has "it has no outputs" && [ ! -e "$work/never" ]'
 run status 20200101-000000-0000 --config "$work/qecloud.toml"
 check "status of an unknown job" eval '! rc 0'
 unset QECLOUD_HOME
@@ -235,6 +245,12 @@ run validate "$src/examples/si/scf.in" --image qecloud:never-tested
 check "validate --image of an untested image says what to run" eval 'rc 2 && err_has "run \`qecloud image test qecloud:never-tested\` first"'
 run run "$src/examples/si/scf.in" --image qecloud:fake
 check "run --image needs --nodes" eval 'rc 2 && err_has "--image runs a multi-node rehearsal inside the image: give --nodes N"'
+run image dockerfile "$src/examples/si/scf.in"
+check "image dockerfile on a file: a usage error naming it" eval 'rc 2 && err_has "is a file; a build context is a directory"'
+jobs_before=$("$qecloud" list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+run run "$src/examples/si/scf.in" --pw /nonexistent/pw.x
+jobs_after=$("$qecloud" list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+check "run --pw with no such program: refused before a job is recorded" eval 'rc 2 && err_has "--pw: no program /nonexistent/pw.x" && [ "$jobs_before" = "$jobs_after" ]'
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
