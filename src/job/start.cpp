@@ -42,6 +42,14 @@ namespace {
 // The input is judged for the release of the pw.x that will run it: one recorded for it (an image's), else
 // the one `req.pw` names on this machine (asked once, cached), else every release with a note.
 qe::ValidationEnv validation_env(const JobRequest& req, const std::string& run_dir) {
+  if (!req.qe_version && req.pw.empty()) {  // an image's or a cluster's pw.x, not this machine's
+    qe::ValidationEnv env = qe::ValidationEnv::from_process_without_pw(run_dir);
+    env.qe_version_unknown = true;
+    env.qe_version_unknown_why =
+        "the pw.x that will run this is not on this machine and no release is recorded for it (`qecloud image "
+        "test` records an image's)";
+    return env;
+  }
   if (!req.qe_version) return qe::ValidationEnv::from_process(run_dir, req.pw);
   qe::ValidationEnv env = qe::ValidationEnv::from_process_without_pw(run_dir);
   env.qe_version = req.qe_version;

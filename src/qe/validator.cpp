@@ -94,7 +94,12 @@ ValidationReport validate(const ParseResult& parsed, const ValidationEnv& env) {
 
   r.qe_version = env.qe_version;
   r.qe_version_source = env.qe_version_source;
-  detail::Checks c{in, env, r.diagnostics, n, {}, 0, {}};
+  // A release older than the table is judged as its oldest (whose variables it is not told it lacks); one
+  // newer is judged as the newest, which the table's since/until already do. Either is said in a warning.
+  ValidationEnv judged = env;
+  if (env.qe_version && env.qe_version->code() < oldest_known_release())
+    judged.qe_version = QeVersion{oldest_known_release() / 100, oldest_known_release() % 100};
+  detail::Checks c{in, judged, r.diagnostics, n, {}, 0, {}};
   detail::check_namelists(c);
   detail::check_cards(c);
   detail::check_cell(c);
@@ -103,11 +108,23 @@ ValidationReport validate(const ParseResult& parsed, const ValidationEnv& env) {
   if (env.qe_version_unknown)
     r.diagnostics.push_back(
         in.diag({},
-                fmt::format("no pw.x found and no --qe-version given: judged against "
-                            "every QE release from {} to {}",
+                fmt::format("{}: judged against every QE release from {} to {}", env.qe_version_unknown_why,
                             QeVersion{oldest_known_release() / 100, oldest_known_release() % 100}.str(),
                             QeVersion{newest_known_release() / 100, newest_known_release() % 100}.str()),
                 Severity::kNote));
+  if (env.qe_version && (env.qe_version->code() > newest_known_release() ||
+                         env.qe_version->code() < oldest_known_release())) {
+    const bool newer = env.qe_version->code() > newest_known_release();
+    const QeVersion oldest{oldest_known_release() / 100, oldest_known_release() % 100};
+    const QeVersion newest{newest_known_release() / 100, newest_known_release() % 100};
+    r.diagnostics.push_back(in.diag(
+        {},
+        fmt::format("QE {} is {} than the releases qecloud knows ({} to {}): judged as {}; what changed {} is "
+                    "not known",
+                    env.qe_version->str(), newer ? "newer" : "older", oldest.str(), newest.str(),
+                    (newer ? newest : oldest).str(), newer ? "since" : "before"),
+        Severity::kWarning));
+  }
   if (!has_errors(r.diagnostics)) detail::count_kpoints(c);
   return r;
 }

@@ -27,8 +27,9 @@ struct ValidationEnv {
   std::string
       qe_version_source;  // where the version came from, for messages: "/usr/bin/pw.x", "--qe-version"
   // Set when the caller looked for the pw.x that will run the input and found none: the report then says it
-  // judged against every release.
+  // judged against every release, and why the release is not known.
   bool qe_version_unknown = false;
+  std::string qe_version_unknown_why = "no pw.x found and no --qe-version given";
   // Where results that only depend on the input are remembered (the irreducible k-point count); empty: not.
   std::string cache_dir;
   // $ESPRESSO_PSEUDO and $HOME, and the version of the pw.x that will run the input — `pw`, a name looked up

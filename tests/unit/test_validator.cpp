@@ -64,6 +64,24 @@ TEST(ValidateFile, RefusesAHugeFileUnread) {
   EXPECT_NE(format_diagnostics(at_limit.diagnostics).find("namelist"), std::string::npos);
 }
 
+TEST(ValidateFile, ReleasesOutsideTheTableAreJudgedAsItsEndsWithAWarning) {
+  qe::ValidationEnv env;
+  env.run_dir = std::string(QECLOUD_SOURCE_DIR) + "/examples/si";
+  for (const auto& [release, said] :
+       {std::pair{"8.0", "QE 8.0 is newer than the releases qecloud knows (6.5 to 7.5): judged as 7.5"},
+        std::pair{"6.4", "QE 6.4 is older than the releases qecloud knows (6.5 to 7.5): judged as 6.5"}}) {
+    env.qe_version = qe::QeVersion::parse(release);
+    auto r = qe::validate_file(env.run_dir + "/scf.in", env);
+    const std::string text = format_diagnostics(r.diagnostics);
+    EXPECT_TRUE(r.ok()) << text;  // not "'calculation' needs QE >= 6.5"
+    EXPECT_NE(text.find(std::string("warning: ") + said), std::string::npos) << text;
+    EXPECT_EQ(r.qe_version, env.qe_version);  // the report names the release asked for
+  }
+  env.qe_version = qe::QeVersion::parse("7.2");
+  EXPECT_EQ(format_diagnostics(qe::validate_file(env.run_dir + "/scf.in", env).diagnostics).find("qecloud knows"),
+            std::string::npos);
+}
+
 TEST(ValidateFile, JudgesTheSeedAsValidForAnyRelease) {
   qe::ValidationEnv env;
   env.run_dir = std::string(QECLOUD_SOURCE_DIR) + "/examples/si";
