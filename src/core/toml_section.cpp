@@ -1,11 +1,13 @@
 #include "core/toml_section.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "core/paths.hpp"
+#include "core/text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -29,6 +31,19 @@ toml::table parse_toml(const std::string& text, const std::string& source) {
     throw UsageError(
         fmt::format("{}:{}:{}: {}", source, e.source().begin.line, e.source().begin.column, e.description()));
   }
+}
+
+toml::table parse_qecloud_toml(const std::string& text, const std::string& source) {
+  toml::table doc = parse_toml(text, source);
+  const std::vector<std::string_view> sections = {"aws", "slurm"};
+  for (const auto& [key, node] : doc) {
+    if (std::find(sections.begin(), sections.end(), key.str()) != sections.end()) continue;
+    const std::string hint = text::closest_match(key.str(), sections);
+    throw UsageError(fmt::format("{}:{}: [{}]: not a section of qecloud.toml, which has [aws] and [slurm]{}",
+                                 source, node.source().begin.line, key.str(),
+                                 hint.empty() ? "" : fmt::format(" (did you mean [{}]?)", hint)));
+  }
+  return doc;
 }
 
 void TomlSection::fail(const toml::node* n, const std::string& field, const std::string& why) const {

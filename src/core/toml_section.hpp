@@ -21,6 +21,11 @@ std::optional<std::string> find_config_file(const std::string& explicit_path = {
 // Parses TOML text; a syntax error is a UsageError naming file:line:col.
 toml::table parse_toml(const std::string& text, const std::string& source);
 
+// Parses qecloud.toml: parse_toml, then a top-level key that is none of qecloud.toml's sections — one per
+// backend configured there: [aws], [slurm] — is refused naming file:line and the closest section ("[slurn]:
+// not a section of qecloud.toml (did you mean [slurm]?)"), so a typo is not silently a default.
+toml::table parse_qecloud_toml(const std::string& text, const std::string& source);
+
 class TomlSection {
  public:
   // Called with every string value read (lists' elements too), to refuse what is not a value (a

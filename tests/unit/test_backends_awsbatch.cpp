@@ -69,16 +69,16 @@ TEST(AwsConfig, MissingWrongAndUnknownFields) {
   EXPECT_EQ(error_of(t), "qecloud.toml:8: aws.max_vcpu: unknown field (a typo?)");
   EXPECT_EQ(error_of("[aws]\nregion = \n"),
             "qecloud.toml:2:10: Error while parsing key-value pair: expected value, saw '\\n'");
-  EXPECT_EQ(error_of("[other]\n"), "qecloud.toml: no [aws] section");
+  EXPECT_EQ(error_of("[slurm]\n"), "qecloud.toml: no [aws] section");
 }
 
 TEST(AwsConfig, ImagePushedIsWrittenKeepingEverythingElse) {
   // Replaced in [aws], not in another section; comments and order kept; still a valid config.
-  const std::string text = std::string("# mine\n") + kGood + "[other]\nimage = \"x\"\n";
+  const std::string text = std::string("# mine\n") + kGood + "[slurm]\nimage = \"x\"\n";
   const std::string out = awsbatch::with_image(text, "1.dkr.ecr.us-east-2.amazonaws.com/qecloud:2");
   EXPECT_EQ(awsbatch::parse_config(out, "qecloud.toml").image, "1.dkr.ecr.us-east-2.amazonaws.com/qecloud:2");
   EXPECT_EQ(out.find("# mine\n[aws]\nregion"), 0u);
-  EXPECT_NE(out.find("[other]\nimage = \"x\"\n"), std::string::npos);
+  EXPECT_NE(out.find("[slurm]\nimage = \"x\"\n"), std::string::npos);
   EXPECT_EQ(out.find("qecloud:1"), std::string::npos);
   // No image line yet: added under [aws]; no [aws] at all: a section is added.
   EXPECT_EQ(awsbatch::with_image("[aws]\nregion = \"r\"\n", "u"), "[aws]\nimage = \"u\"\nregion = \"r\"\n");

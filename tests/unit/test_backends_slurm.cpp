@@ -93,6 +93,13 @@ TEST(SlurmConfig, ErrorsNameFileLineAndField) {
       error_of("[slurm]\nsbatch_options = [\"-C skylake\"]\n"),
       "qecloud.toml:2: slurm.sbatch_options[0]: '-C skylake' is not a long sbatch option (--name=value)");
   EXPECT_EQ(error_of("slurm = 3\n"), "qecloud.toml:1: slurm: must be a table ([slurm])");
+  // A misspelled section would otherwise be silently no configuration at all.
+  EXPECT_EQ(
+      error_of("[aws]\nregion = \"us-east-2\"\n\n[slurn]\npartition = \"x\"\n"),
+      "qecloud.toml:4: [slurn]: not a section of qecloud.toml, which has [aws] and [slurm] (did you mean "
+      "[slurm]?)");
+  EXPECT_EQ(error_of("[clusters]\n"),
+            "qecloud.toml:1: [clusters]: not a section of qecloud.toml, which has [aws] and [slurm]");
   EXPECT_EQ(error_of("[slurm]\npartition = \"x\n"),
             "qecloud.toml:2:15: Error while parsing string: unescaped control characters other than TAB "
             "(U+0009) are explicitly prohibited");

@@ -42,7 +42,7 @@ AwsConfig load_config(const std::string& explicit_path) {
 }
 
 AwsConfig parse_config(const std::string& text, const std::string& source) {
-  const toml::table doc = parse_toml(text, source);
+  const toml::table doc = parse_qecloud_toml(text, source);
   const toml::table* aws = doc["aws"].as_table();
   if (!aws) throw UsageError(fmt::format("{}: no [aws] section", source));
   TomlSection r(*aws, "aws", source, refuse_placeholder);

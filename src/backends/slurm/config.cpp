@@ -95,7 +95,7 @@ SlurmConfig load_config(const std::string& explicit_path) {
 }
 
 SlurmConfig parse_config(const std::string& text, const std::string& source) {
-  const toml::table doc = parse_toml(text, source);
+  const toml::table doc = parse_qecloud_toml(text, source);
   SlurmConfig c;
   const toml::node* section = doc.get("slurm");
   if (!section) return c;
