@@ -80,7 +80,10 @@ int cmd_infra(std::vector<std::string> args) {
   down->add_flag("--delete-data", delete_data,
                  "also empty the bucket prefix and delete the bucket and log group");
   auto* status = app.add_subcommand("status", "what exists, and its state");
-  for (auto* sub : {up, down, status}) sub->add_flag("--json", json_out, "print JSON");
+  for (auto* sub : {up, down, status}) {  // before or after the subcommand, as users type them
+    sub->add_flag("--json", json_out, "print JSON");
+    sub->add_option("--config", config, "qecloud.toml to read (default ./qecloud.toml, then $QECLOUD_HOME)");
+  }
   if (auto rc = parse_command_line(app, args)) return *rc;
   const backends::awsbatch::AwsConfig c =
       backends::awsbatch::load_config(config);  // refuses placeholders before any call

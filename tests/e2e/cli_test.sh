@@ -134,6 +134,8 @@ image = "1.dkr.ecr.us-east-2.amazonaws.com/qecloud:1"
 TOML
 (cd "$work" && run infra status)
 check "a tutorial placeholder is refused with file:line" eval 'rc 2 && err_has "qecloud.toml:3: aws.bucket: '"'"'bucket-xxxxxxxxx'"'"' is a placeholder"'
+run infra up --config "$work/qecloud.toml"
+check "infra up --config after the subcommand reads that file" eval 'rc 2 && err_has "$work/qecloud.toml:3: aws.bucket:"'
 (cd "$work" && run submit "$src/examples/si/scf.in" --nodes 3 --timeout 2fortnights)
 check "submit refuses a bad --timeout" eval 'rc 2 && err_has "--timeout"'
 (cd "$work" && run submit "$src/examples/si/scf.in" --backend local --nodes 2)
