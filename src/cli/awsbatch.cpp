@@ -123,7 +123,8 @@ int cmd_submit(std::vector<std::string> args) {
   bool json_out = false;
   app.add_option("INPUT", o.input, "pw.x input file")->required();
   app.add_option("--backend", backend_name,
-                 "where to run: awsbatch or slurm (for this machine, use `qecloud run`)");
+                 "where to run: awsbatch or slurm (for this machine, use `qecloud run`)")
+      ->capture_default_str();
   app.add_option("--nodes", o.nodes, "nodes (instances); ranks per node = its physical cores")
       ->check(CLI::Range(1, 1000));
   app.add_option("--instance-type", o.instance_type,

@@ -238,7 +238,7 @@ int cmd_status(std::vector<std::string> args) {
 int cmd_logs(std::vector<std::string> args) {
   CLI::App app{
       "A job's logs from its backend: pw.out here, every node's log for multi-node jobs, CloudWatch "
-      "Logs on AWS Batch.",
+      "Logs on AWS Batch, the job's output file on Slurm.",
       args[0]};
   std::string id;
   bool follow = false;
@@ -274,7 +274,8 @@ int cmd_logs(std::vector<std::string> args) {
 int cmd_cancel(std::vector<std::string> args) {
   CLI::App app{
       "Stop a job: a run here stops cleanly as with Ctrl-C (restart data kept); AWS Batch's nodes are "
-      "stopped (TerminateJob). What it stored is kept.",
+      "stopped (TerminateJob); a running Slurm job stops as at its time limit (restart data kept), a pending "
+      "one is removed. What it stored is kept.",
       args[0]};
   std::string id, reason = "cancelled with qecloud cancel";
   app.add_option("JOB", id, "job id (or a unique prefix)")->required();
