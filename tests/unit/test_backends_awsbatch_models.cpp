@@ -4,6 +4,8 @@
 // protocol's request URI, JSON target, query version).
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "aws/api.hpp"
@@ -38,6 +40,7 @@ class RecordingApi : public aws::Api {
   explicit RecordingApi(bool exists) : exists_(exists) {}
   // What an account where `infra up` has run holds: the config the limits were made from.
   awsbatch::AwsConfig made_with = config();
+  std::optional<json> own_lifecycle;  // the bucket's own lifecycle configuration, when it has one
   std::vector<aws::ApiCall> calls;
 
   Expected<json, aws::AwsError> call(const aws::ApiCall& c) override {
@@ -65,6 +68,7 @@ class RecordingApi : public aws::Api {
                      : missing("NoSuchEntity");
     if (op == "HeadBucket")
       return exists_ ? Expected<json, aws::AwsError>(json::object()) : missing("NotFound");
+    if (op == "GetBucketLifecycleConfiguration" && own_lifecycle) return *own_lifecycle;
     if (op == "GetBucketLifecycleConfiguration")  // as s3_answer_to_json reads S3's XML
       return exists_
                  ? Expected<json, aws::AwsError>(json{
@@ -298,6 +302,20 @@ TEST(AwsBatchModels, InfraUpAgainLeavesTheLimitsAsTheyAre) {
   for (const char* op : {"PutBucketLifecycleConfiguration", "PutRetentionPolicy", "CreateLaunchTemplate",
                          "CreateLaunchTemplateVersion", "UpdateJobQueue"})
     EXPECT_FALSE(operations(api.calls).count(op)) << op;
+}
+
+TEST(AwsBatchModels, ABucketsOwnLifecycleRulesAreNotReplaced) {
+  // PutBucketLifecycleConfiguration replaces every rule: a bucket with rules of its own is left as it is.
+  ::setenv("QECLOUD_AWS_POLL_SECONDS", "0.01", 1);
+  RecordingApi api(true);
+  api.own_lifecycle = json{{"Rules", json::array({{{"ID", "archive"}, {"Status", "Enabled"}}})}};
+  const auto items = awsbatch::infra_up(api, config(), {});
+  EXPECT_FALSE(operations(api.calls).count("PutBucketLifecycleConfiguration"));
+  bool said = false;
+  for (const auto& i : items)
+    said |= i.kind == "lifecycle rule" && i.state == "kept" &&
+            i.detail.find("add AbortIncompleteMultipartUpload yourself") != std::string::npos;
+  EXPECT_TRUE(said);
 }
 
 TEST(AwsBatchModels, ChangedLimitsUpdateTheQueueTheLogGroupAndTheTemplate) {
