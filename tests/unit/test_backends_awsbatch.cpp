@@ -254,6 +254,9 @@ TEST(Cost, StatusSaysTheTimeBeforeTheStartIsBilledToo) {
   job.remote = {{"instance_type", "c5n.large"}, {"nodes", 2}};
   awsbatch::BatchState s;
   EXPECT_TRUE(awsbatch::cost_so_far(job, s).is_null());  // not started
+  s.started_s = 0;  // a time never set: not 56 years of instances (found cancelling a RUNNABLE job)
+  s.stopped_s = 1.8e9;
+  EXPECT_TRUE(awsbatch::cost_so_far(job, s).is_null());
   s.started_s = 1000;
   s.stopped_s = 1000 + 5400;
   const auto cost = awsbatch::cost_so_far(job, s);

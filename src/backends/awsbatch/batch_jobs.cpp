@@ -29,8 +29,9 @@ std::string batch_job_name(const std::string& name, const std::string& id) {
   return ("qecloud-" + clean.substr(0, 80) + "-" + id).substr(0, 128);
 }
 
+// A time Batch gave (ms since the epoch); 0 is a time it never set (a job cancelled while RUNNABLE).
 std::optional<double> seconds_of(const json& j, const char* key) {
-  if (j.contains(key) && j[key].is_number()) return j[key].get<double>() / 1000.0;
+  if (j.contains(key) && j[key].is_number() && j[key].get<double>() > 0) return j[key].get<double>() / 1000.0;
   return std::nullopt;
 }
 
@@ -113,7 +114,7 @@ void record_final(JobDb& db, const JobRecord& job, const BatchState& s) {
 }  // namespace
 
 json cost_so_far(const JobRecord& job, const BatchState& s) {
-  if (!s.started_s) return nullptr;
+  if (!s.started_s || *s.started_s <= 0) return nullptr;  // never started: no instance ran for it
   const double end = s.stopped_s.value_or(static_cast<double>(std::time(nullptr)));
   const double hours = std::max(0.0, end - *s.started_s) / 3600.0;
   const std::string type = job.remote.value("instance_type", "");

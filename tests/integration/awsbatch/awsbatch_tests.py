@@ -307,15 +307,26 @@ def main():
               and "max_vcpus 64" in r.stderr and "SubmitJob" not in h.requests[before:], r.stderr)
 
         # A job of 120 nodes waits RUNNABLE (no capacity here); its status asks about 121 jobs, 100 at a time.
+        # (The compute environment still has 64 vCPUs: it waits for MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT.)
+        # Nobody cancels it: the queue's time-limit action does (its 60 minutes run 600 times faster here).
         write_config(cwd, h, max_vcpus=1024)
+        h.time_limit_scale = 1 / 600
         r = q("submit", SILICON, "--backend", "awsbatch", "--nodes", "120", "--json")
         big = json.loads(r.stdout).get("job_id", "") if r.returncode == 0 else ""
+        big_bj = json.loads(r.stdout).get("batch_job_id") if r.returncode == 0 else None
         s = status(big)
         check("status of a 120-node job (DescribeJobs in batches of 100)", s.get("batch_status") in
               ("SUBMITTED", "PENDING", "RUNNABLE") and h.refused_describes == 0, f"{json.dumps(s)[:500]} refused="
               f"{h.refused_describes}")
-        q("cancel", big)
-        wait_final(big, 60)
+        s = wait_final(big, 60)
+        h.time_limit_scale = 1.0
+        check("a job stuck RUNNABLE is cancelled by the queue's time-limit action, and cost nothing",
+              s.get("batch_status") == "FAILED" and big_bj in h.time_limit_cancels
+              and s.get("status_reason", "").startswith("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT")
+              and "cost" not in s, json.dumps(s)[:600])
+        if s.get("batch_status") != "FAILED":
+            q("cancel", big)
+            wait_final(big, 60)
         write_config(cwd, h)
 
         # A bad credential: a clear error, no secret printed.

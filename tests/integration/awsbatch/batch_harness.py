@@ -47,8 +47,9 @@ Where moto is more permissive than AWS, the harness enforces AWS's documented ru
   - moto refuses DescribeVpcEndpoints' vpc-id and service-name filters, which EC2 documents (EC2 API
     Reference, DescribeVpcEndpoints), and ignores UpdateComputeEnvironment's computeResources, which AWS
     applies (API Reference, ComputeResourceUpdate): both are answered as AWS would.
-  - moto drops a job queue's jobStateTimeLimitActions: kept from CreateJobQueue/UpdateJobQueue and answered in
-    DescribeJobQueues; actions AWS refuses (state other than RUNNABLE, action other than CANCEL, maxTimeSeconds
+  - moto drops a job queue's jobStateTimeLimitActions: kept from CreateJobQueue/UpdateJobQueue, answered in
+    DescribeJobQueues and carried out — a job RUNNABLE for an action's reason is cancelled after its
+    maxTimeSeconds (× time_limit_scale, which a test shortens) with the action's reason as statusReason; actions AWS refuses (state other than RUNNABLE, action other than CANCEL, maxTimeSeconds
     outside 600-86,400: API Reference, JobStateTimeLimitAction) are a ClientException.
   - S3 refuses PutBucketLifecycleConfiguration without Content-MD5 (or an SDK checksum) (S3 API Reference,
     PutBucketLifecycleConfiguration); CloudWatch Logs refuses a retentionInDays outside its list (CloudWatch
@@ -105,6 +106,8 @@ class BatchHarness:
         self.requests = []      # every operation moto received, in order (for "no create call" checks)
         self.node_overrides = {}
         self.queue_actions = {}  # queue name → its jobStateTimeLimitActions (moto drops them)
+        self.time_limit_scale = 1.0  # a test shortens the actions' maxTimeSeconds by this factor
+        self.time_limit_cancels = []  # job ids a time-limit action cancelled
         self.refused_describes = 0  # DescribeJobs calls refused for asking about more than 100 jobs
         self.max_run_nodes = 8      # larger jobs wait RUNNABLE for capacity, as on an account with no room
         self.first_attempt_faults = []  # faults for a job's first attempt only (its retry runs clean)
@@ -576,10 +579,18 @@ class BatchHarness:
         nodes = int(overrides.get("numNodes", props["numNodes"]))
         per_node = [self._container_for(props, overrides, i, nodes) for i in range(nodes)]
         why = self._unplaceable(job, per_node)
-        if why:  # RUNNABLE until someone cancels it
+        if why:  # RUNNABLE until someone cancels it, or the queue's time-limit action for that reason does
             job.status = "RUNNABLE"
             job.job_stopped_reason = why  # moto shows it as statusReason
+            since = time.time()
+            actions = [a for a in self.queue_actions.get(job.job_queue.name, [])
+                       if a.get("state") == "RUNNABLE" and why.startswith(a.get("reason", "?"))]
             while not job.stop:
+                if any(time.time() - since >= a["maxTimeSeconds"] * self.time_limit_scale for a in actions):
+                    # AWS Batch cancels it, logging the action's reason (API Reference, JobStateTimeLimitAction)
+                    job.job_stopped_reason = actions[0]["reason"]
+                    self.time_limit_cancels.append(job.job_id)
+                    break
                 time.sleep(0.3)
             job._mark_stopped(success=False)
             return
