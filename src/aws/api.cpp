@@ -1,5 +1,7 @@
 #include "aws/api.hpp"
 
+#include "aws/partition.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -19,7 +21,7 @@ struct Service {
   const char* endpoint_id;  // AWS_ENDPOINT_URL_<this>
   Protocol protocol;
   const char* version;  // query API version, or the JSON target prefix
-  bool global;          // one endpoint for every region (IAM), signed for us-east-1
+  bool global;          // one endpoint per partition (IAM), signed for the partition's IAM region
   // The endpoint's host prefix when it is not the signing name (botocore's metadata.endpointPrefix):
   // ECR's API is api.ecr.<region>.amazonaws.com, signed as "ecr". Null: the name.
   const char* endpoint_prefix = nullptr;
@@ -76,6 +78,7 @@ std::string ec2_wire_name(const std::string& operation, const std::string& membe
       {"VpcEndpointIds", "VpcEndpointId"},
   };
   if (operation == "CreateSecurityGroup" && member == "Description") return "GroupDescription";
+  if (operation == "DescribeLaunchTemplateVersions" && member == "Versions") return "LaunchTemplateVersion";
   auto it = kNames.find(member);
   return it == kNames.end() ? member : it->second;
 }
@@ -121,6 +124,49 @@ std::string form_encode(const Params& params) {
   return out;
 }
 
+// S3's XML names: a list is flattened, each element under its member's locationName (botocore's model: the
+// lifecycle's Rules go as repeated <Rule>).
+std::string s3_list_element(const std::string& member) {
+  return member == "Rules" ? "Rule" : member;
+}
+
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    switch (ch) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out.push_back(ch);
+    }
+  }
+  return out;
+}
+
+// A structure's members as S3's rest-xml body has them, in the order given.
+std::string xml_members(const nlohmann::json& v) {
+  std::string out;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (it.value().is_array()) {
+      for (const auto& e : it.value())
+        out += fmt::format("<{0}>{1}</{0}>", s3_list_element(it.key()),
+                           e.is_object() ? xml_members(e) : xml_escape(scalar_text(e)));
+    } else {
+      out +=
+          fmt::format("<{0}>{1}</{0}>", it.key(),
+                      it.value().is_object() ? xml_members(it.value()) : xml_escape(scalar_text(it.value())));
+    }
+  }
+  return out;
+}
+
 WireRequest s3_bucket_call(const ApiCall& call) {
   WireRequest w;
   const std::string bucket = call.params.value("Bucket", "");
@@ -148,6 +194,17 @@ WireRequest s3_bucket_call(const ApiCall& call) {
       inner += fmt::format("<{0}>{1}</{0}>", it.key(), scalar_text(it.value()));
     w.body = "<PublicAccessBlockConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">" + inner +
              "</PublicAccessBlockConfiguration>";
+    w.request.headers.emplace_back("Content-MD5", base64(md5(w.body)));
+  } else if (call.operation == "GetBucketLifecycleConfiguration") {
+    w.request.method = "GET";
+    w.request.query = {{"lifecycle", ""}};
+  } else if (call.operation == "PutBucketLifecycleConfiguration") {
+    // S3 refuses it without a body checksum (S3 API Reference, PutBucketLifecycleConfiguration: Content-MD5).
+    w.request.method = "PUT";
+    w.request.query = {{"lifecycle", ""}};
+    w.body = "<LifecycleConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">" +
+             xml_members(call.params.value("LifecycleConfiguration", nlohmann::json::object())) +
+             "</LifecycleConfiguration>";
     w.request.headers.emplace_back("Content-MD5", base64(md5(w.body)));
   } else {
     throw Error(fmt::format("s3 {}: not a bucket call this client makes", call.operation));
@@ -216,6 +273,21 @@ WireRequest to_wire(const ApiCall& call) {
   return w;
 }
 
+nlohmann::json s3_answer_to_json(const std::string& xml) {
+  pugi::xml_document doc;
+  auto out = nlohmann::json::object();
+  if (!doc.load_string(xml.c_str())) return out;
+  for (auto c : doc.document_element().children()) {
+    if (c.type() != pugi::node_element) continue;
+    const std::string name = c.name();
+    if (name == "Rule")
+      out["Rules"].push_back(element_to_json(c));
+    else
+      out[name] = element_to_json(c);
+  }
+  return out;
+}
+
 nlohmann::json xml_answer_to_json(const std::string& xml) {
   pugi::xml_document doc;
   if (!doc.load_string(xml.c_str())) return nlohmann::json::object();
@@ -259,6 +331,14 @@ void Api::fail(const ApiCall& call, const AwsError& error) {
   throw Error(fmt::format("AWS {} {}: {}", call.service, call.operation, error.text()));
 }
 
+ServiceEndpoint default_endpoint(const std::string& service, const std::string& region) {
+  const Service& s = service_of(service);
+  const Partition p = partition_of(region);
+  if (s.global) return {p.iam_host, p.iam_region};
+  return {fmt::format("{}.{}.{}", s.endpoint_prefix ? s.endpoint_prefix : s.name, region, p.dns_suffix),
+          region};
+}
+
 ServiceApi::ServiceApi(EnvLookup env, std::shared_ptr<HttpClient> http, std::string region)
     : env_(std::move(env)), http_(std::move(http)), region_(std::move(region)) {
   if (region_.empty()) {
@@ -275,16 +355,13 @@ AwsClient& ServiceApi::client(const std::string& name) {
   auto it = clients_.find(name);
   if (it != clients_.end()) return *it->second;
   const Service& s = service_of(name);
-  const std::string region = s.global ? "us-east-1" : region_;
+  const ServiceEndpoint home = default_endpoint(name, region_);
   Endpoint ep;
-  if (auto url = resolve_endpoint(env_, s.endpoint_id)) {
+  if (auto url = resolve_endpoint(env_, s.endpoint_id))
     ep = parse_endpoint(*url);
-  } else if (s.global) {
-    ep.host = fmt::format("{}.amazonaws.com", s.name);
-  } else {
-    ep.host = fmt::format("{}.{}.amazonaws.com", s.endpoint_prefix ? s.endpoint_prefix : s.name, region);
-  }
-  auto c = std::make_unique<AwsClient>(s.name, region, ep, creds_, http_, retry_policy(env_));
+  else
+    ep.host = home.host;
+  auto c = std::make_unique<AwsClient>(s.name, home.signing_region, ep, creds_, http_, retry_policy(env_));
   return *clients_.emplace(name, std::move(c)).first->second;
 }
 
@@ -315,6 +392,7 @@ Expected<nlohmann::json, AwsError> ServiceApi::call(const ApiCall& call) {
     case Protocol::kEc2:
       return xml_answer_to_json(r->body);
     case Protocol::kRestXml:
+      if (!r->body.empty()) return s3_answer_to_json(r->body);
       break;
   }
   return nlohmann::json::object();

@@ -7,7 +7,7 @@
 //
 // Answers: JSON protocols as sent; XML (IAM, EC2) converted element by element — an element with children
 // becomes an object, a list (<member>/<item> children) an array, text a string; the *Result wrapper of query
-// answers is removed. S3 bucket calls answer {}.
+// answers is removed. S3 bucket calls answer {}, or their XML as s3_answer_to_json reads it.
 #include <functional>
 #include <map>
 #include <memory>
@@ -35,6 +35,9 @@ WireRequest to_wire(const ApiCall& call);
 
 // Converts a query/ec2-protocol XML answer (see above).
 nlohmann::json xml_answer_to_json(const std::string& xml);
+// An S3 bucket call's XML answer: the root's children by name, S3's flattened lists as botocore names them
+// (GetBucketLifecycleConfiguration's <Rule> elements as "Rules").
+nlohmann::json s3_answer_to_json(const std::string& xml);
 
 // What every backend talks to: the real services, or a test that records and answers.
 class Api {
@@ -49,6 +52,13 @@ class Api {
   // first).
   [[noreturn]] static void fail(const ApiCall& call, const AwsError& e);
 };
+
+// Where a service is when no AWS_ENDPOINT_URL* says otherwise, and the region its requests are signed for:
+// <service>.<region>.<the partition's DNS suffix>; IAM has one endpoint per partition (partition.hpp).
+struct ServiceEndpoint {
+  std::string host, signing_region;
+};
+ServiceEndpoint default_endpoint(const std::string& service, const std::string& region);
 
 // True for the codes services give to unknown, wrong or expired credentials.
 bool is_credential_error(const AwsError& e);

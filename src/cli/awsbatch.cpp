@@ -30,6 +30,7 @@ constexpr const char* kConfigHelp =
     "  subnets = [\"subnet-0a1b2c3d\"]\n  security_groups = [\"sg-0a1b2c3d\"]\n"
     "  instance_types = [\"c5n.18xlarge\"]\n  max_vcpus = 256\n"
     "  image = \"123456789012.dkr.ecr.us-east-2.amazonaws.com/qecloud:1\"\n"
+    "  optional: log_retention_days = 30, runnable_timeout_minutes = 60, root_volume_gib = 30\n"
     "Credentials: the standard chain (AWS_ACCESS_KEY_ID…, AWS_PROFILE, container or instance role).";
 
 constexpr const char* kSlurmConfigHelp =

@@ -1,5 +1,7 @@
 #include "storage/s3_store.hpp"
 
+#include "aws/api.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -144,8 +146,9 @@ std::unique_ptr<S3Store> S3Store::open(const std::string& rest, const std::strin
     ep = aws::parse_endpoint(*override_url);
   } else {
     virtual_host = bucket.find('.') == std::string::npos;
-    ep.host = virtual_host ? fmt::format("{}.s3.{}.amazonaws.com", bucket, region)
-                           : fmt::format("s3.{}.amazonaws.com", region);
+    // s3.<region>.amazonaws.com, or .amazonaws.com.cn in the China regions (aws/partition.hpp).
+    const std::string host = aws::default_endpoint("s3", region).host;
+    ep.host = virtual_host ? bucket + "." + host : host;
   }
   auto chain = std::make_shared<aws::CredentialChain>(env, http);
   auto client = std::make_shared<aws::AwsClient>("s3", region, ep, chain, http, aws::retry_policy(env));

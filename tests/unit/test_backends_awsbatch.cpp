@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "aws/api.hpp"
+#include "aws/partition.hpp"
+#include "backends/awsbatch/batch_jobs.hpp"
 #include "backends/awsbatch/config.hpp"
 #include "backends/awsbatch/cost.hpp"
 #include "core/error.hpp"
@@ -72,6 +74,28 @@ TEST(AwsConfig, MissingWrongAndUnknownFields) {
   EXPECT_EQ(error_of("[slurm]\n"), "qecloud.toml: no [aws] section");
 }
 
+TEST(AwsConfig, RetentionRunnableTimeoutAndRootVolume) {
+  auto c = awsbatch::parse_config(kGood, "qecloud.toml");
+  EXPECT_EQ(c.log_retention_days, 30);
+  EXPECT_EQ(c.runnable_timeout_minutes, 60);
+  EXPECT_EQ(c.root_volume_gib, 30);
+  EXPECT_EQ(c.launch_template(), "qecloud-node");
+  auto with = [](const std::string& line) {
+    std::string t = kGood;
+    return t.insert(t.find("image ="), line + "\n");
+  };
+  c = awsbatch::parse_config(with("log_retention_days = 3653"), "qecloud.toml");
+  EXPECT_EQ(c.log_retention_days, 3653);
+  EXPECT_EQ(
+      error_of(with("log_retention_days = 10")),
+      "qecloud.toml:8: aws.log_retention_days: 10 is not a retention CloudWatch Logs offers; one of 1, 3, 5, "
+      "7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653");
+  EXPECT_EQ(error_of(with("runnable_timeout_minutes = 5")),
+            "qecloud.toml:8: aws.runnable_timeout_minutes: 5 is outside [10, 1440]");
+  EXPECT_EQ(error_of(with("root_volume_gib = 20")),
+            "qecloud.toml:8: aws.root_volume_gib: 20 is outside [30, 16384]");
+}
+
 TEST(AwsConfig, ImagePushedIsWrittenKeepingEverythingElse) {
   // Replaced in [aws], not in another section; comments and order kept; still a valid config.
   const std::string text = std::string("# mine\n") + kGood + "[slurm]\nimage = \"x\"\n";
@@ -132,6 +156,60 @@ TEST(AwsApi, S3BucketCalls) {
   EXPECT_THROW(aws::to_wire({"sqs", "SendMessage", {}}), Error);
 }
 
+TEST(AwsApi, S3LifecycleCalls) {
+  auto w = aws::to_wire(
+      {"s3",
+       "PutBucketLifecycleConfiguration",
+       {{"Bucket", "b"},
+        {"LifecycleConfiguration",
+         {{"Rules",
+           nlohmann::json::array({{{"ID", "x"},
+                                   {"Filter", {{"Prefix", "runs/"}}},
+                                   {"Status", "Enabled"},
+                                   {"AbortIncompleteMultipartUpload", {{"DaysAfterInitiation", 7}}}}})}}}}});
+  EXPECT_EQ(w.request.method, "PUT");
+  EXPECT_EQ(w.request.path, "/b");
+  EXPECT_EQ(w.request.query, (aws::Params{{"lifecycle", ""}}));
+  // nlohmann::json keeps members sorted; S3's schema does not fix their order inside a <Rule>.
+  EXPECT_EQ(w.body,
+            "<LifecycleConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Rule>"
+            "<AbortIncompleteMultipartUpload><DaysAfterInitiation>7</DaysAfterInitiation>"
+            "</AbortIncompleteMultipartUpload><Filter><Prefix>runs/</Prefix></Filter><ID>x</ID>"
+            "<Status>Enabled</Status></Rule></LifecycleConfiguration>");
+  EXPECT_TRUE(w.request.header("Content-MD5").has_value());  // S3 refuses it without
+  auto g = aws::to_wire({"s3", "GetBucketLifecycleConfiguration", {{"Bucket", "b"}}});
+  EXPECT_EQ(g.request.method, "GET");
+  EXPECT_EQ(g.request.query, (aws::Params{{"lifecycle", ""}}));
+  auto a = aws::s3_answer_to_json(
+      "<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status></Rule><Rule><ID>b</ID>"
+      "<AbortIncompleteMultipartUpload><DaysAfterInitiation>7</DaysAfterInitiation>"
+      "</AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>");
+  ASSERT_EQ(a["Rules"].size(), 2u);
+  EXPECT_EQ(a["Rules"][1]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"], "7");
+}
+
+TEST(AwsApi, EndpointsFollowTheRegionsPartition) {
+  auto e = aws::default_endpoint("batch", "cn-north-1");
+  EXPECT_EQ(e.host, "batch.cn-north-1.amazonaws.com.cn");
+  EXPECT_EQ(aws::default_endpoint("s3", "cn-northwest-1").host, "s3.cn-northwest-1.amazonaws.com.cn");
+  EXPECT_EQ(aws::default_endpoint("ecr", "cn-north-1").host, "api.ecr.cn-north-1.amazonaws.com.cn");
+  EXPECT_EQ(aws::default_endpoint("s3", "eu-west-1").host, "s3.eu-west-1.amazonaws.com");
+  EXPECT_EQ(aws::default_endpoint("batch", "us-gov-west-1").host, "batch.us-gov-west-1.amazonaws.com");
+  // IAM: one endpoint per partition, signed for the partition's IAM region.
+  e = aws::default_endpoint("iam", "eu-west-1");
+  EXPECT_EQ(e.host, "iam.amazonaws.com");
+  EXPECT_EQ(e.signing_region, "us-east-1");
+  e = aws::default_endpoint("iam", "cn-northwest-1");
+  EXPECT_EQ(e.host, "iam.cn-north-1.amazonaws.com.cn");
+  EXPECT_EQ(e.signing_region, "cn-north-1");
+  e = aws::default_endpoint("iam", "us-gov-east-1");
+  EXPECT_EQ(e.host, "iam.us-gov.amazonaws.com");
+  EXPECT_EQ(e.signing_region, "us-gov-west-1");
+  EXPECT_EQ(aws::arn("cn-north-1", "s3:::b"), "arn:aws-cn:s3:::b");
+  EXPECT_EQ(aws::arn("us-gov-west-1", "s3:::b"), "arn:aws-us-gov:s3:::b");
+  EXPECT_EQ(aws::arn("ap-south-2", "s3:::b"), "arn:aws:s3:::b");
+}
+
 TEST(AwsApi, XmlAnswersBecomeJson) {
   auto j = aws::xml_answer_to_json(
       "<GetRoleResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GetRoleResult><Role><RoleName>r"
@@ -162,6 +240,31 @@ TEST(Cost, TableOverridesAndUnknownTypes) {
   EXPECT_NE(awsbatch::cost_line("x9.huge", 1, 1, {}).find("[aws.prices]"), std::string::npos);
   EXPECT_EQ(awsbatch::cost_line("c5n.large", 2, 1.5, {}),
             "2 × c5n.large × 1.50 h at $0.108/h = $0.32 (built-in table (us-east-1 on-demand, 2024))");
+}
+
+TEST(Cost, TheCeilingCountsEveryAttempt) {
+  EXPECT_EQ(awsbatch::ceiling_line("c5n.large", 2, 1.5, awsbatch::kRetryAttempts, {}),
+            "3 attempts × 2 × c5n.large × 1.50 h at $0.108/h = $0.97 (built-in table (us-east-1 on-demand, "
+            "2024)); plus each attempt's boot and image pull");
+  EXPECT_NE(awsbatch::ceiling_line("x9.huge", 1, 1, 3, {}).find("[aws.prices]"), std::string::npos);
+}
+
+TEST(Cost, StatusSaysTheTimeBeforeTheStartIsBilledToo) {
+  JobRecord job;
+  job.remote = {{"instance_type", "c5n.large"}, {"nodes", 2}};
+  awsbatch::BatchState s;
+  EXPECT_TRUE(awsbatch::cost_so_far(job, s).is_null());  // not started
+  s.started_s = 0;  // a time never set: not 56 years of instances (found cancelling a RUNNABLE job)
+  s.stopped_s = 1.8e9;
+  EXPECT_TRUE(awsbatch::cost_so_far(job, s).is_null());
+  s.started_s = 1000;
+  s.stopped_s = 1000 + 5400;
+  const auto cost = awsbatch::cost_so_far(job, s);
+  EXPECT_EQ(
+      cost["line"],
+      "2 × c5n.large × 1.50 h at $0.108/h = $0.32 (built-in table (us-east-1 on-demand, 2024)); counted "
+      "from the job's start; the instances' boot and image pull before it are billed too");
+  EXPECT_NE(cost["not_counted"].get<std::string>().find("boot"), std::string::npos);
 }
 
 }  // namespace

@@ -4,11 +4,14 @@
 // protocol's request URI, JSON target, query version).
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "aws/api.hpp"
 #include "backends/awsbatch/batch_jobs.hpp"
 #include "backends/awsbatch/config.hpp"
+#include "backends/awsbatch/cost_guards.hpp"
 #include "backends/awsbatch/infra.hpp"
 #include "botocore_model.hpp"
 #include "core/error.hpp"
@@ -19,9 +22,8 @@ namespace {
 
 using json = nlohmann::json;
 
-awsbatch::AwsConfig config() {
-  return awsbatch::parse_config(R"([aws]
-region = "eu-west-1"
+awsbatch::AwsConfig config(const std::string& region = "eu-west-1", const std::string& extra = "") {
+  return awsbatch::parse_config("[aws]\nregion = \"" + region + "\"\n" + extra + R"(
 bucket = "qe-results"
 prefix = "runs"
 subnets = ["subnet-0a1b2c3d", "subnet-1a1b2c3d"]
@@ -36,6 +38,9 @@ image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/qecloud:1"
 class RecordingApi : public aws::Api {
  public:
   explicit RecordingApi(bool exists) : exists_(exists) {}
+  // What an account where `infra up` has run holds: the config the limits were made from.
+  awsbatch::AwsConfig made_with = config();
+  std::optional<json> own_lifecycle;  // the bucket's own lifecycle configuration, when it has one
   std::vector<aws::ApiCall> calls;
 
   Expected<json, aws::AwsError> call(const aws::ApiCall& c) override {
@@ -63,12 +68,38 @@ class RecordingApi : public aws::Api {
                      : missing("NoSuchEntity");
     if (op == "HeadBucket")
       return exists_ ? Expected<json, aws::AwsError>(json::object()) : missing("NotFound");
+    if (op == "GetBucketLifecycleConfiguration" && own_lifecycle) return *own_lifecycle;
+    if (op == "GetBucketLifecycleConfiguration")  // as s3_answer_to_json reads S3's XML
+      return exists_
+                 ? Expected<json, aws::AwsError>(json{
+                       {"Rules",
+                        json::array({{{"ID", "qecloud-abort-incomplete-uploads"},
+                                      {"Status", "Enabled"},
+                                      {"AbortIncompleteMultipartUpload", {{"DaysAfterInitiation", "7"}}}}})}})
+                 : missing("NoSuchLifecycleConfiguration");
+    if (op == "DescribeLaunchTemplates")
+      return exists_ ? json{{"launchTemplates", json::array({{{"launchTemplateName", "qecloud-node"},
+                                                              {"launchTemplateId", "lt-1"}}})}}
+                     : json::object();
+    if (op == "DescribeLaunchTemplateVersions")
+      return json{
+          {"launchTemplateVersionSet",
+           json::array(
+               {{{"versionNumber", "1"},
+                 {"launchTemplateData",
+                  {{"blockDeviceMappingSet",
+                    json::array(
+                        {{{"deviceName", "/dev/xvda"},
+                          {"ebs", {{"volumeSize", std::to_string(made_with.root_volume_gib)}}}}})}}}}})}};
+    if (op == "CreateLaunchTemplate") return json{{"launchTemplate", {{"latestVersionNumber", "1"}}}};
+    if (op == "CreateLaunchTemplateVersion") return json{{"launchTemplateVersion", {{"versionNumber", "2"}}}};
     if (op == "ListAttachedRolePolicies")
       return exists_ ? json{{"AttachedPolicies", json::array({{{"PolicyArn", "arn:aws:iam::aws:policy/x"}}})}}
                      : json::object();
     if (op == "ListRolePolicies") return json{{"PolicyNames", json::array({"qecloud-job-store"})}};
     if (op == "DescribeLogGroups")
-      return exists_ ? json{{"logGroups", json::array({{{"logGroupName", "/aws/batch/qecloud"}}})}}
+      return exists_ ? json{{"logGroups", json::array({{{"logGroupName", "/aws/batch/qecloud"},
+                                                        {"retentionInDays", made_with.log_retention_days}}})}}
                      : json::object();
     if (op == "DescribePlacementGroups")
       return exists_ ? json{{"placementGroupSet", json::array({{{"groupName", "qecloud-mpi"}}})}}
@@ -83,27 +114,31 @@ class RecordingApi : public aws::Api {
       return json{{"subnetSet", subnets}};
     }
     if (op == "DescribeRouteTables")  // a default VPC: the main table's default route to an internet gateway
-      return json{{"routeTableSet",
-                   json::array({{{"routeTableId", "rtb-main"},
-                                 {"associationSet", json::array({{{"main", "true"}}})},
-                                 {"routeSet", json::array({{{"destinationCidrBlock", "10.0.0.0/16"},
-                                                            {"gatewayId", "local"}},
-                                                           {{"destinationCidrBlock", "0.0.0.0/0"},
-                                                            {"gatewayId", "igw-1"},
-                                                            {"state", "active"}}})}}})}};
+      return json{
+          {"routeTableSet",
+           json::array(
+               {{{"routeTableId", "rtb-main"},
+                 {"associationSet", json::array({{{"main", "true"}}})},
+                 {"routeSet", json::array({{{"destinationCidrBlock", "10.0.0.0/16"}, {"gatewayId", "local"}},
+                                           {{"destinationCidrBlock", "0.0.0.0/0"},
+                                            {"gatewayId", "igw-1"},
+                                            {"state", "active"}}})}}})}};
     if (op == "DescribeVpcEndpoints")
       return exists_ ? json{{"vpcEndpointSet",
-                             json::array({{{"vpcEndpointId", "vpce-1"},
-                                           {"vpcId", "vpc-1"},
-                                           {"state", "available"},
-                                           {"routeTableIdSet", json::array({"rtb-main"})},
-                                           {"tagSet", json::array({{{"key", "qecloud"}, {"value", "qecloud"}}})}}})}}
+                             json::array(
+                                 {{{"vpcEndpointId", "vpce-1"},
+                                   {"vpcId", "vpc-1"},
+                                   {"state", "available"},
+                                   {"routeTableIdSet", json::array({"rtb-main"})},
+                                   {"tagSet", json::array({{{"key", "qecloud"}, {"value", "qecloud"}}})}}})}}
                      : json::object();
     if (op == "DescribeSecurityGroups") {
-      const json open_out = json::array({{{"ipProtocol", "-1"}, {"ipRanges", json::array({{{"cidrIp", "0.0.0.0/0"}}})}}});
+      const json open_out =
+          json::array({{{"ipProtocol", "-1"}, {"ipRanges", json::array({{{"cidrIp", "0.0.0.0/0"}}})}}});
       if (c.params.contains("Filters"))  // qecloud's own group
-        return exists_ ? json{{"securityGroupInfo",
-                               json::array({{{"groupId", "sg-mpi"}, {"vpcId", "vpc-1"}, {"ipPermissionsEgress", open_out}}})}}
+        return exists_ ? json{{"securityGroupInfo", json::array({{{"groupId", "sg-mpi"},
+                                                                  {"vpcId", "vpc-1"},
+                                                                  {"ipPermissionsEgress", open_out}}})}}
                        : json::object();
       json groups = json::array();
       for (const auto& id : c.params["GroupIds"])
@@ -132,9 +167,12 @@ class RecordingApi : public aws::Api {
     }
     if (op == "DescribeJobQueues") {
       if (!exists_ || q_reads_ >= 2) return json{{"jobQueues", json::array()}};
-      return json{{"jobQueues", json::array({{{"jobQueueArn", "arn:q"},
-                                              {"status", "VALID"},
-                                              {"state", q_reads_++ == 0 ? "ENABLED" : "DISABLED"}}})}};
+      return json{
+          {"jobQueues",
+           json::array({{{"jobQueueArn", "arn:q"},
+                         {"status", "VALID"},
+                         {"state", q_reads_++ == 0 ? "ENABLED" : "DISABLED"},
+                         {"jobStateTimeLimitActions", awsbatch::queue_time_limit_actions(made_with)}}})}};
     }
     if (op == "DescribeJobDefinitions")
       return exists_ ? json{{"jobDefinitions", json::array({{{"jobDefinitionArn", "arn:jd:1"}}})}}
@@ -191,13 +229,129 @@ TEST(AwsBatchModels, InfraUpOnAnEmptyAccount) {
   RecordingApi api(false);
   awsbatch::infra_up(api, config(), {});
   expect_all_valid(api.calls);
-  for (const char* op :
-       {"CreateBucket", "PutPublicAccessBlock", "CreateLogGroup", "CreateRole", "AttachRolePolicy",
-        "CreateInstanceProfile", "AddRoleToInstanceProfile", "PutRolePolicy", "CreatePlacementGroup",
-        "CreateComputeEnvironment", "CreateJobQueue", "RegisterJobDefinition", "CreateServiceLinkedRole",
-        "DescribeSubnets", "DescribeRouteTables", "CreateVpcEndpoint", "CreateSecurityGroup",
-        "AuthorizeSecurityGroupIngress"})
+  for (const char* op : {"CreateBucket",
+                         "PutPublicAccessBlock",
+                         "CreateLogGroup",
+                         "CreateRole",
+                         "AttachRolePolicy",
+                         "CreateInstanceProfile",
+                         "AddRoleToInstanceProfile",
+                         "PutRolePolicy",
+                         "CreatePlacementGroup",
+                         "CreateComputeEnvironment",
+                         "CreateJobQueue",
+                         "RegisterJobDefinition",
+                         "CreateServiceLinkedRole",
+                         "DescribeSubnets",
+                         "DescribeRouteTables",
+                         "CreateVpcEndpoint",
+                         "CreateSecurityGroup",
+                         "AuthorizeSecurityGroupIngress",
+                         "GetBucketLifecycleConfiguration",
+                         "PutBucketLifecycleConfiguration",
+                         "PutRetentionPolicy",
+                         "DescribeLaunchTemplates",
+                         "CreateLaunchTemplate"})
     EXPECT_TRUE(operations(api.calls).count(op)) << op;
+}
+
+const aws::ApiCall& only(const std::vector<aws::ApiCall>& calls, const std::string& op) {
+  const aws::ApiCall* found = nullptr;
+  for (const auto& c : calls)
+    if (c.operation == op) {
+      EXPECT_EQ(found, nullptr) << op << " twice";
+      found = &c;
+    }
+  if (!found) throw std::runtime_error("no " + op);
+  return *found;
+}
+
+TEST(AwsBatchModels, InfraUpMakesTheLimitsAndTheLaunchTemplate) {
+  ::setenv("QECLOUD_AWS_POLL_SECONDS", "0.01", 1);
+  RecordingApi api(false);
+  awsbatch::infra_up(api, config(), {});
+  EXPECT_EQ(
+      only(api.calls, "PutBucketLifecycleConfiguration").params["LifecycleConfiguration"],
+      json::parse(R"({"Rules": [{"ID": "qecloud-abort-incomplete-uploads", "Filter": {"Prefix": "runs/"},
+                            "Status": "Enabled", "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}]})"));
+  EXPECT_EQ(only(api.calls, "PutRetentionPolicy").params["retentionInDays"], 30);
+  const json actions = only(api.calls, "CreateJobQueue").params["jobStateTimeLimitActions"];
+  ASSERT_EQ(actions.size(), 4u);
+  for (const auto& a : actions) {
+    EXPECT_EQ(a["state"], "RUNNABLE");
+    EXPECT_EQ(a["action"], "CANCEL");
+    EXPECT_EQ(a["maxTimeSeconds"], 3600);
+  }
+  EXPECT_EQ(only(api.calls, "CreateLaunchTemplate")
+                .params["LaunchTemplateData"]["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"],
+            30);
+  const json cr = only(api.calls, "CreateComputeEnvironment").params["computeResources"];
+  EXPECT_EQ(cr["ec2Configuration"], json::parse(R"([{"imageType": "ECS_AL2023"}])"));
+  EXPECT_EQ(cr["launchTemplate"], json::parse(R"({"launchTemplateName": "qecloud-node", "version": "1"})"));
+  const json def = only(api.calls, "RegisterJobDefinition").params;
+  EXPECT_EQ(
+      def["nodeProperties"]["nodeRangeProperties"][0]["container"]["linuxParameters"]["initProcessEnabled"],
+      true);
+}
+
+TEST(AwsBatchModels, InfraUpAgainLeavesTheLimitsAsTheyAre) {
+  ::setenv("QECLOUD_AWS_POLL_SECONDS", "0.01", 1);
+  RecordingApi api(true);
+  awsbatch::infra_up(api, config(), {});
+  expect_all_valid(api.calls);
+  for (const char* op : {"PutBucketLifecycleConfiguration", "PutRetentionPolicy", "CreateLaunchTemplate",
+                         "CreateLaunchTemplateVersion", "UpdateJobQueue"})
+    EXPECT_FALSE(operations(api.calls).count(op)) << op;
+}
+
+TEST(AwsBatchModels, ABucketsOwnLifecycleRulesAreNotReplaced) {
+  // PutBucketLifecycleConfiguration replaces every rule: a bucket with rules of its own is left as it is.
+  ::setenv("QECLOUD_AWS_POLL_SECONDS", "0.01", 1);
+  RecordingApi api(true);
+  api.own_lifecycle = json{{"Rules", json::array({{{"ID", "archive"}, {"Status", "Enabled"}}})}};
+  const auto items = awsbatch::infra_up(api, config(), {});
+  EXPECT_FALSE(operations(api.calls).count("PutBucketLifecycleConfiguration"));
+  bool said = false;
+  for (const auto& i : items)
+    said |= i.kind == "lifecycle rule" && i.state == "kept" &&
+            i.detail.find("add AbortIncompleteMultipartUpload yourself") != std::string::npos;
+  EXPECT_TRUE(said);
+}
+
+TEST(AwsBatchModels, ChangedLimitsUpdateTheQueueTheLogGroupAndTheTemplate) {
+  ::setenv("QECLOUD_AWS_POLL_SECONDS", "0.01", 1);
+  RecordingApi api(true);
+  const auto c =
+      config("eu-west-1", "log_retention_days = 14\nrunnable_timeout_minutes = 30\nroot_volume_gib = 40\n");
+  awsbatch::infra_up(api, c, {});
+  expect_all_valid(api.calls);
+  EXPECT_EQ(only(api.calls, "PutRetentionPolicy").params["retentionInDays"], 14);
+  EXPECT_EQ(only(api.calls, "UpdateJobQueue").params["jobStateTimeLimitActions"][0]["maxTimeSeconds"], 1800);
+  EXPECT_EQ(only(api.calls, "CreateLaunchTemplateVersion")
+                .params["LaunchTemplateData"]["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"],
+            40);
+  EXPECT_EQ(
+      only(api.calls, "UpdateComputeEnvironment").params["computeResources"]["launchTemplate"]["version"],
+      "2");
+}
+
+TEST(AwsBatchModels, ArnsFollowTheRegionsPartition) {
+  ::setenv("QECLOUD_AWS_POLL_SECONDS", "0.01", 1);
+  for (const auto& [region, partition] :
+       {std::pair{"cn-north-1", "aws-cn"}, std::pair{"us-gov-west-1", "aws-us-gov"},
+        std::pair{"eu-west-1", "aws"}}) {
+    RecordingApi api(false);
+    awsbatch::infra_up(api, config(region), {});
+    const std::string arn = fmt::format("arn:{}:", partition);
+    EXPECT_EQ(only(api.calls, "AttachRolePolicy").params["PolicyArn"],
+              arn + "iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role");
+    const std::string doc = only(api.calls, "PutRolePolicy").params["PolicyDocument"];
+    EXPECT_NE(doc.find(arn + "s3:::qe-results/runs/*"), std::string::npos) << doc;
+    EXPECT_NE(doc.find(arn + "s3:::qe-results\""), std::string::npos) << doc;
+    if (std::string(partition) != "aws") {
+      EXPECT_EQ(doc.find("arn:aws:"), std::string::npos) << doc;
+    }
+  }
 }
 
 TEST(AwsBatchModels, InfraDownAndStatusWhenEverythingExists) {
@@ -209,11 +363,22 @@ TEST(AwsBatchModels, InfraDownAndStatusWhenEverythingExists) {
        {"UpdateJobQueue", "DeleteJobQueue", "UpdateComputeEnvironment", "DeleteComputeEnvironment",
         "DeregisterJobDefinition", "DeletePlacementGroup", "RemoveRoleFromInstanceProfile",
         "DeleteInstanceProfile", "DetachRolePolicy", "DeleteRolePolicy", "DeleteRole", "DeleteVpcEndpoints",
-        "DeleteSecurityGroup"})
+        "DeleteSecurityGroup", "DeleteLaunchTemplate"})
     EXPECT_TRUE(operations(api.calls).count(op)) << op;
+  // The launch template only after the compute environment that holds it.
+  std::size_t ce = 0, lt = 0;
+  for (std::size_t i = 0; i < api.calls.size(); ++i) {
+    if (api.calls[i].operation == "DeleteComputeEnvironment") ce = i;
+    if (api.calls[i].operation == "DeleteLaunchTemplate") lt = i;
+  }
+  EXPECT_LT(ce, lt);
   RecordingApi status(true);
-  awsbatch::infra_status(status, config());
+  const auto items = awsbatch::infra_status(status, config());
   expect_all_valid(status.calls);
+  bool template_shown = false;
+  for (const auto& i : items)
+    template_shown |= i.kind == "launch template" && i.name == "qecloud-node" && i.state == "present";
+  EXPECT_TRUE(template_shown);
 }
 
 TEST(AwsBatchModels, SubnetsInTwoZonesAreRefusedBeforeAnythingIsMade) {

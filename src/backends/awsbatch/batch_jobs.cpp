@@ -29,8 +29,9 @@ std::string batch_job_name(const std::string& name, const std::string& id) {
   return ("qecloud-" + clean.substr(0, 80) + "-" + id).substr(0, 128);
 }
 
+// A time Batch gave (ms since the epoch); 0 is a time it never set (a job cancelled while RUNNABLE).
 std::optional<double> seconds_of(const json& j, const char* key) {
-  if (j.contains(key) && j[key].is_number()) return j[key].get<double>() / 1000.0;
+  if (j.contains(key) && j[key].is_number() && j[key].get<double>() > 0) return j[key].get<double>() / 1000.0;
   return std::nullopt;
 }
 
@@ -110,8 +111,10 @@ void record_final(JobDb& db, const JobRecord& job, const BatchState& s) {
   }
 }
 
-json cost_of(const JobRecord& job, const BatchState& s) {
-  if (!s.started_s) return nullptr;
+}  // namespace
+
+json cost_so_far(const JobRecord& job, const BatchState& s) {
+  if (!s.started_s || *s.started_s <= 0) return nullptr;  // never started: no instance ran for it
   const double end = s.stopped_s.value_or(static_cast<double>(std::time(nullptr)));
   const double hours = std::max(0.0, end - *s.started_s) / 3600.0;
   const std::string type = job.remote.value("instance_type", "");
@@ -119,12 +122,12 @@ json cost_of(const JobRecord& job, const BatchState& s) {
   std::map<std::string, double> prices;
   if (job.remote.contains("price_usd_per_hour"))
     prices[type] = job.remote["price_usd_per_hour"].get<double>();
-  json cost = {{"hours", hours}, {"line", cost_line(type, n, hours, prices)}};
+  json cost = {{"hours", hours},
+               {"line", fmt::format("{}; {}", cost_line(type, n, hours, prices), kBilledBeforeStart)},
+               {"not_counted", "the instances' time before the job started (boot, image pull), billed too"}};
   if (auto usd = cost_usd(type, n, hours, prices)) cost["usd"] = *usd;
   return cost;
 }
-
-}  // namespace
 
 const json& remote_of(const JobRecord& job) {
   if (job.backend != "awsbatch" || !job.remote.contains("batch_job_id"))
@@ -186,7 +189,7 @@ json submit_job_input(const AwsConfig& c, const std::string& job_name, const Nod
       // new attempt, AWS Batch User Guide, "Multi-node parallel jobs"); a job that ran and failed — bad
       // input, no convergence, a crash — fails at once.
       {"retryStrategy",
-       {{"attempts", 3},
+       {{"attempts", kRetryAttempts},
         {"evaluateOnExit", json::array({{{"onStatusReason", "Host EC2*"}, {"action", "RETRY"}},
                                         {{"onExitCode", std::to_string(kExitNodeLost)}, {"action", "RETRY"}},
                                         {{"onReason", "CannotPullContainerError*"}, {"action", "RETRY"}},
@@ -229,7 +232,7 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
           fmt::format("--nodes {} × {} vCPUs ({}) = {} vCPUs, more than the compute environment's "
                       "max_vcpus {} ({}): fewer nodes, or raise max_vcpus and run `qecloud infra up`",
                       o.nodes, shape.vcpus, type, o.nodes * shape.vcpus, c.max_vcpus, c.source));
-    out.estimate = cost_line(type, o.nodes, o.time_limit_s / 3600.0, c.prices);
+    out.estimate = ceiling_line(type, o.nodes, o.time_limit_s / 3600.0, kRetryAttempts, c.prices);
     // 2. The input bundle where the main agent looks for it.
     guard.step("uploading the input");
     if (notes) notes(fmt::format("uploading the input to {}/input/", out.outputs_url));
@@ -305,7 +308,7 @@ JobStatus refresh(aws::Api& api, JobDb& db, const JobRecord& job, BatchState& s)
   st.backend_state = s.batch_status;
   st.reason = s.status_reason;
   for (const auto& n : s.nodes) st.nodes.push_back({n.index, n.status, n.reason, n.exit_code});
-  st.cost = cost_of(st.job, s);
+  st.cost = cost_so_far(st.job, s);
   return st;
 }
 

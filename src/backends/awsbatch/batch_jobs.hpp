@@ -40,6 +40,8 @@ InstanceShape describe_instance(aws::Api& api, const std::string& type);
 // each node's container asks for its whole instance (vCPUs and memory).
 nlohmann::json submit_job_input(const AwsConfig& c, const std::string& job_name, const NodeContract& contract,
                                 int nodes, const InstanceShape& shape, int timeout_s);
+// How many times Batch may start a job (its retry strategy's attempts): the cost ceiling counts each.
+inline constexpr int kRetryAttempts = 3;
 // AWS Batch's DescribeJobs takes at most this many job ids per call (API Reference, DescribeJobs: jobs).
 inline constexpr std::size_t kDescribeJobsLimit = 100;
 // How long a Batch job's main waits for its children (s): they start after it and pull the image first.
@@ -63,6 +65,9 @@ struct BatchState {
 
 // Reads the job's state from Batch, records it (and, once final, the agent's report and results from S3).
 JobStatus refresh(aws::Api& api, JobDb& db, const JobRecord& job, BatchState& out);
+// The job's cost from Batch's start to its stop (or now): hours, line, usd (when the price is known) and
+// not_counted — the instances' time before the start, which EC2 bills too. Null before it started.
+nlohmann::json cost_so_far(const JobRecord& job, const BatchState& s);
 // Prints each new log line of the job's nodes through `line`; returns how many were new.
 int read_logs(aws::Api& api, const JobRecord& job, const BatchState& s, std::optional<int> node,
               LogCursor& cursor, const LogLine& line);

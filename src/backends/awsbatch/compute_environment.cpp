@@ -133,6 +133,19 @@ ComputeEnvironmentResult ensure_compute_environment(aws::Api& api, const AwsConf
     if (sorted(cr.value(key, json::array())) != sorted(resources.value(key, json::array())))
       update["computeResources"][key] = resources[key];
   }
+  // The image type and the launch template (a new version when root_volume_gib changed) are an
+  // infrastructure update: Batch replaces the instances as they come free (same guide).
+  const json have_lt = cr.value("launchTemplate", json::object());
+  const json want_lt = resources.value("launchTemplate", json::object());
+  if (have_lt.value("launchTemplateName", "") != want_lt.value("launchTemplateName", "") ||
+      have_lt.value("version", "") != want_lt.value("version", ""))
+    update["computeResources"]["launchTemplate"] = want_lt;
+  auto image_type = [](const json& r) {
+    const json e = list_at(r, "ec2Configuration");
+    return e.empty() ? std::string() : e[0].value("imageType", "");
+  };
+  if (image_type(cr) != image_type(resources))
+    update["computeResources"]["ec2Configuration"] = resources["ec2Configuration"];
   if (status == "INVALID") {
     const std::string why = ce->value("statusReason", std::string("no reason given"));
     if (notes)

@@ -8,6 +8,8 @@
 //     IamInstanceProfile", "not authorized to perform sts:AssumeRole") although CreateComputeEnvironment
 //     answered 200: IAM is eventually consistent (IAM User Guide, "Changes that I make are not always
 //     immediately visible"). It is then deleted and made again after a pause, a few times;
+//   - one whose maxvCpus, subnets, security groups, image type or launch template version differ from the
+//     config is updated in place (the service-linked role and BEST_FIT_PROGRESSIVE allow it);
 //   - one found INVALID on a later `up` is repaired (updated when a queue holds it, else made again), its
 //     statusReason shown — never called "exists".
 #include <string>

@@ -1,9 +1,11 @@
 #include "backends/awsbatch/config.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include "core/error.hpp"
@@ -23,6 +25,10 @@ void refuse_placeholder(const TomlSection& r, const toml::node* n, const std::st
   if (std::regex_search(v, kPlaceholder))
     r.fail(n, field, fmt::format("'{}' is a placeholder (as in the tutorial); put your own value", v));
 }
+
+// CloudWatch Logs API Reference, PutRetentionPolicy: retentionInDays.
+constexpr int kLogRetentionDays[] = {1,   3,   5,   7,   14,   30,   60,   90,   120,  150,  180,
+                                     365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653};
 
 }  // namespace
 
@@ -47,7 +53,8 @@ AwsConfig parse_config(const std::string& text, const std::string& source) {
   if (!aws) throw UsageError(fmt::format("{}: no [aws] section", source));
   TomlSection r(*aws, "aws", source, refuse_placeholder);
   r.refuse_unknown({"region", "bucket", "prefix", "name", "subnets", "security_groups", "instance_types",
-                    "max_vcpus", "image", "vcpus_per_node", "memory_mib", "shared_memory_mib", "prices"});
+                    "max_vcpus", "image", "vcpus_per_node", "memory_mib", "shared_memory_mib",
+                    "log_retention_days", "runnable_timeout_minutes", "root_volume_gib", "prices"});
 
   constexpr const char* kMissing = "missing (see `qecloud infra --help` for an example)";
   AwsConfig c;
@@ -80,6 +87,16 @@ AwsConfig parse_config(const std::string& text, const std::string& source) {
   c.vcpus_per_node = r.integer("vcpus_per_node", c.vcpus_per_node, 1, 448);
   c.memory_mib = r.integer("memory_mib", c.memory_mib, 512, 24 * 1024 * 1024);
   c.shared_memory_mib = r.integer("shared_memory_mib", c.shared_memory_mib, 64, 1024 * 1024);
+  c.log_retention_days = r.integer("log_retention_days", c.log_retention_days, 1, 3653);
+  if (std::find(std::begin(kLogRetentionDays), std::end(kLogRetentionDays), c.log_retention_days) ==
+      std::end(kLogRetentionDays))
+    r.fail(aws->get("log_retention_days"), "log_retention_days",
+           fmt::format("{} is not a retention CloudWatch Logs offers; one of {}", c.log_retention_days,
+                       fmt::join(kLogRetentionDays, ", ")));
+  // Batch's JobStateTimeLimitAction: maxTimeSeconds from 600 to 86,400.
+  c.runnable_timeout_minutes = r.integer("runnable_timeout_minutes", c.runnable_timeout_minutes, 10, 1440);
+  // The ECS AL2023 AMI's snapshot is 30 GiB: EC2 refuses a smaller root volume; 16 TiB is gp3's largest.
+  c.root_volume_gib = r.integer("root_volume_gib", c.root_volume_gib, 30, 16384);
   if (const toml::node* p = aws->get("prices")) {
     const toml::table* t = p->as_table();
     if (!t) r.fail(p, "prices", "must be a table of instance type = USD per hour");

@@ -17,6 +17,12 @@
 //   vcpus_per_node = 2                # optional: what each node's container asks for (default 2)
 //   memory_mib = 3072                 # optional (default 3072)
 //   shared_memory_mib = 1024          # optional: /dev/shm for MPI (default 1024)
+//   log_retention_days = 30           # optional: CloudWatch keeps the jobs' logs this long (default 30;
+//                                     # one of CloudWatch's values: 1 3 5 7 14 30 60 90 … 3653)
+//   runnable_timeout_minutes = 60     # optional: a job stuck RUNNABLE this long for want of capacity or a
+//                                     # misconfiguration is cancelled by the queue (default 60; 10-1440)
+//   root_volume_gib = 30              # optional: each instance's root volume: the image and pw.x's scratch
+//                                     # (default 30, the ECS AL2023 AMI's own size, its minimum)
 //   [aws.prices]                      # optional: USD per instance-hour, over the built-in table
 //   "c5n.18xlarge" = 3.888
 #include <map>
@@ -35,6 +41,9 @@ struct AwsConfig {
   int vcpus_per_node = 2;
   int memory_mib = 3072;
   int shared_memory_mib = 1024;
+  int log_retention_days = 30;
+  int runnable_timeout_minutes = 60;
+  int root_volume_gib = 30;
   std::map<std::string, double> prices;  // from [aws.prices]
 
   // Names of what `infra up` creates, all derived from `name`.
@@ -42,6 +51,7 @@ struct AwsConfig {
   std::string job_queue() const { return name + "-queue"; }
   std::string job_definition() const { return name + "-mpi"; }
   std::string placement_group() const { return name + "-mpi"; }
+  std::string launch_template() const { return name + "-node"; }
   std::string instance_role() const { return name + "-ecs-instance"; }
   std::string job_role() const { return name + "-job"; }
   std::string log_group() const { return "/aws/batch/" + name; }

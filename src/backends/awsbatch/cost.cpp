@@ -46,4 +46,20 @@ std::string cost_line(const std::string& type, int nodes, double hours,
                      p->usd_per_hour * nodes * hours, p->source);
 }
 
+std::string ceiling_line(const std::string& type, int nodes, double hours_per_attempt, int attempts,
+                         const std::map<std::string, double>& overrides) {
+  auto p = instance_price(type, overrides);
+  const std::string plural = attempts == 1 ? "" : "s";
+  if (!p)
+    return fmt::format(
+        "{} attempt{} × {} × {} × {:.2f} h: no price known for {} (add it under [aws.prices] in "
+        "qecloud.toml)",
+        attempts, plural, nodes, type, hours_per_attempt, type);
+  return fmt::format(
+      "{} attempt{} × {} × {} × {:.2f} h at ${:.4g}/h = ${:.2f} ({}); plus each attempt's boot "
+      "and image pull",
+      attempts, plural, nodes, type, hours_per_attempt, p->usd_per_hour,
+      p->usd_per_hour * nodes * hours_per_attempt * attempts, p->source);
+}
+
 }  // namespace qecloud::backends::awsbatch

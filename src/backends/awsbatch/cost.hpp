@@ -21,6 +21,15 @@ std::optional<Price> instance_price(const std::string& instance_type,
 // "3 × c5n.18xlarge × 1.50 h at $3.888/h = $17.50", or a note that the price is unknown.
 std::string cost_line(const std::string& instance_type, int nodes, double hours,
                       const std::map<std::string, double>& overrides);
+// The most a job can cost: every attempt of the retry strategy running to its timeout,
+// "at most 3 attempts × 3 × c5n.18xlarge × 1.00 h at $3.888/h = $34.99 (…); plus each attempt's boot and
+// image pull". Batch's timeout counts from RUNNING, so the instances' time before it is billed on top.
+std::string ceiling_line(const std::string& instance_type, int nodes, double hours_per_attempt, int attempts,
+                         const std::map<std::string, double>& overrides);
+// What `status` adds to a job's cost so far (counted from when Batch says it started): EC2 bills each
+// instance from its launch, so its boot, the ECS agent's start and the image pull come on top.
+inline constexpr const char* kBilledBeforeStart =
+    "counted from the job's start; the instances' boot and image pull before it are billed too";
 std::optional<double> cost_usd(const std::string& instance_type, int nodes, double hours,
                                const std::map<std::string, double>& overrides);
 

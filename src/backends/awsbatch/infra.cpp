@@ -2,6 +2,8 @@
 
 #include "backends/awsbatch/calls.hpp"
 #include "backends/awsbatch/compute_environment.hpp"
+#include "backends/awsbatch/cost_guards.hpp"
+#include "backends/awsbatch/launch_template.hpp"
 #include "backends/awsbatch/network.hpp"
 
 #include <chrono>
@@ -9,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "aws/partition.hpp"
 #include "core/crypto.hpp"
 #include "core/error.hpp"
 #include "job/node_contract.hpp"
@@ -20,8 +23,10 @@ namespace {
 using json = nlohmann::json;
 using aws::ApiCall;
 
-constexpr const char* kInstancePolicy =
-    "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role";
+// An AWS managed policy: its ARN is in the region's partition (aws-cn, aws-us-gov refuse arn:aws:…).
+std::string instance_policy(const AwsConfig& c) {
+  return aws::arn(c.region, "iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role");
+}
 // AWS Batch's service-linked role (AWS Batch User Guide, "Using service-linked roles for AWS Batch"): what a
 // compute environment made without a serviceRole uses.
 constexpr const char* kServiceLinkedRole = "AWSServiceRoleForBatch";
@@ -54,6 +59,12 @@ class Up {
   }
 
   void bucket() {
+    make_bucket();
+    const InfraItem rule = ensure_bucket_lifecycle(api_, c_);
+    add(rule.kind, rule.name, rule.state, rule.detail);
+  }
+
+  void make_bucket() {
     if (lookup(api_, {"s3", "HeadBucket", {{"Bucket", c_.bucket}}}))
       return add("bucket", c_.bucket, "exists");
     json create = {{"Bucket", c_.bucket}};
@@ -70,12 +81,23 @@ class Up {
     add("bucket", c_.bucket, "created");
   }
 
+  // With a retention: CloudWatch keeps (and bills) a group's logs forever otherwise.
   void log_group() {
     auto groups = api_.must({"logs", "DescribeLogGroups", {{"logGroupNamePrefix", c_.log_group()}}});
+    std::optional<json> found;
     for (const auto& g : list_at(groups, "logGroups"))
-      if (g.value("logGroupName", "") == c_.log_group()) return add("log group", c_.log_group(), "exists");
-    api_.must({"logs", "CreateLogGroup", {{"logGroupName", c_.log_group()}, {"tags", tags(c_)}}});
-    add("log group", c_.log_group(), "created");
+      if (g.value("logGroupName", "") == c_.log_group()) found = g;
+    if (!found) api_.must({"logs", "CreateLogGroup", {{"logGroupName", c_.log_group()}, {"tags", tags(c_)}}});
+    const bool retention_differs = !found || found->value("retentionInDays", 0) != c_.log_retention_days;
+    if (retention_differs)
+      api_.must({"logs",
+                 "PutRetentionPolicy",
+                 {{"logGroupName", c_.log_group()}, {"retentionInDays", c_.log_retention_days}}});
+    add("log group", c_.log_group(),
+        !found              ? "created"
+        : retention_differs ? "updated"
+                            : "exists",
+        fmt::format("logs kept {} days", c_.log_retention_days));
   }
 
   // AWS Batch's own service-linked role: made once per account (by Batch itself, or here when missing so a
@@ -168,31 +190,46 @@ class Up {
     add("placement group", c_.placement_group(), "created");
   }
 
-  std::string compute_environment(const std::string& profile_arn, const std::vector<std::string>& groups) {
-    json resources = {{"type", "EC2"},
-                      {"allocationStrategy", "BEST_FIT_PROGRESSIVE"},
-                      {"minvCpus", 0},
-                      {"maxvCpus", c_.max_vcpus},
-                      {"desiredvCpus", 0},
-                      {"instanceTypes", c_.instance_types},
-                      {"subnets", c_.subnets},
-                      {"securityGroupIds", groups},
-                      {"instanceRole", profile_arn},
-                      {"placementGroup", c_.placement_group()},
-                      {"ec2Configuration", json::array({{{"imageType", "ECS_AL2"}}})},
-                      {"tags", {{"Name", c_.name + "-node"}, {"qecloud", c_.name}}}};
+  std::string launch_template() {
+    auto r = ensure_launch_template(api_, c_);
+    add(r.item.kind, r.item.name, r.item.state, r.item.detail);
+    return r.version;
+  }
+
+  std::string compute_environment(const std::string& profile_arn, const std::vector<std::string>& groups,
+                                  const std::string& template_version) {
+    json resources = {
+        {"type", "EC2"},
+        {"allocationStrategy", "BEST_FIT_PROGRESSIVE"},
+        {"minvCpus", 0},
+        {"maxvCpus", c_.max_vcpus},
+        {"desiredvCpus", 0},
+        {"instanceTypes", c_.instance_types},
+        {"subnets", c_.subnets},
+        {"securityGroupIds", groups},
+        {"instanceRole", profile_arn},
+        {"placementGroup", c_.placement_group()},
+        // Amazon Linux 2's ECS AMIs end in June 2026 (API Reference, Ec2Configuration).
+        {"ec2Configuration", json::array({{{"imageType", "ECS_AL2023"}}})},
+        {"launchTemplate", {{"launchTemplateName", c_.launch_template()}, {"version", template_version}}},
+        {"tags", {{"Name", c_.name + "-node"}, {"qecloud", c_.name}}}};
     const auto r = ensure_compute_environment(api_, c_, resources, notes_);
     add("compute environment", c_.compute_environment(), r.state, r.detail.empty() ? r.arn : r.detail);
     return r.arn;
   }
 
   void job_queue(const std::string& ce_arn) {
+    const json actions = queue_time_limit_actions(c_);
     auto found = api_.must({"batch", "DescribeJobQueues", {{"jobQueues", json::array({c_.job_queue()})}}});
     for (const auto& q : list_at(found, "jobQueues")) {
       const std::string status = q.value("status", "");
       if (status == "DELETING" || status == "DELETED") continue;
-      if (q.value("state", "") != "ENABLED") {
-        api_.must({"batch", "UpdateJobQueue", {{"jobQueue", c_.job_queue()}, {"state", "ENABLED"}}});
+      if (q.value("state", "") != "ENABLED" ||
+          !same_time_limit_actions(q.value("jobStateTimeLimitActions", json::array()), actions)) {
+        api_.must(
+            {"batch",
+             "UpdateJobQueue",
+             {{"jobQueue", c_.job_queue()}, {"state", "ENABLED"}, {"jobStateTimeLimitActions", actions}}});
         return add("job queue", c_.job_queue(), "updated", q.value("jobQueueArn", ""));
       }
       return add("job queue", c_.job_queue(), "exists", q.value("jobQueueArn", ""));
@@ -204,6 +241,7 @@ class Up {
           {"state", "ENABLED"},
           {"priority", 1},
           {"computeEnvironmentOrder", json::array({{{"order", 1}, {"computeEnvironment", ce_arn}}})},
+          {"jobStateTimeLimitActions", actions},
           {"tags", tags(c_)}}});
     add("job queue", c_.job_queue(), "created", made.value("jobQueueArn", ""));
   }
@@ -256,11 +294,11 @@ json job_role_policy(const AwsConfig& c) {
                          {"Effect", "Allow"},
                          {"Action", json::array({"s3:GetObject", "s3:PutObject", "s3:DeleteObject",
                                                  "s3:AbortMultipartUpload"})},
-                         {"Resource", fmt::format("arn:aws:s3:::{}/{}*", c.bucket, prefix)}},
+                         {"Resource", aws::arn(c.region, fmt::format("s3:::{}/{}*", c.bucket, prefix))}},
                         {{"Sid", "ListJobFiles"},
                          {"Effect", "Allow"},
                          {"Action", "s3:ListBucket"},
-                         {"Resource", fmt::format("arn:aws:s3:::{}", c.bucket)},
+                         {"Resource", aws::arn(c.region, fmt::format("s3:::{}", c.bucket))},
                          {"Condition", {{"StringLike", {{"s3:prefix", json::array({prefix + "*"})}}}}}}})}};
 }
 
@@ -272,7 +310,9 @@ json job_definition_input(const AwsConfig& c, const std::string& job_role_arn) {
       {"resourceRequirements", json::array({{{"type", "VCPU"}, {"value", std::to_string(c.vcpus_per_node)}},
                                             {{"type", "MEMORY"}, {"value", std::to_string(c.memory_mib)}}})},
       // MPI's shared-memory transport needs more than Docker's 64 MiB /dev/shm, and locked memory.
-      {"linuxParameters", {{"sharedMemorySize", c.shared_memory_mib}}},
+      // An init process as PID 1 reaps mpirun's and pw.x's orphans and forwards Batch's SIGTERM (ECS
+      // Developer Guide, task definition parameters: initProcessEnabled).
+      {"linuxParameters", {{"sharedMemorySize", c.shared_memory_mib}, {"initProcessEnabled", true}}},
       {"ulimits", json::array({{{"name", "memlock"}, {"softLimit", -1}, {"hardLimit", -1}},
                                {{"name", "nofile"}, {"softLimit", 65536}, {"hardLimit", 65536}}})},
       // Containers on ECS-on-EC2 are given no AWS_REGION (ECS agents before 2026): the SDKs' and
@@ -305,7 +345,7 @@ std::vector<InfraItem> infra_up(aws::Api& api, const AwsConfig& c, const Notes& 
   up.bucket();
   up.log_group();
   up.service_linked_role();
-  up.role(c.instance_role(), "ec2.amazonaws.com", {kInstancePolicy},
+  up.role(c.instance_role(), "ec2.amazonaws.com", {instance_policy(c)},
           "ECS container instances of qecloud jobs");
   const std::string profile_arn = up.instance_profile();
   const std::string job_role_arn = up.role(c.job_role(), "ecs-tasks.amazonaws.com", {},
@@ -317,7 +357,8 @@ std::vector<InfraItem> infra_up(aws::Api& api, const AwsConfig& c, const Notes& 
   if (notes)
     for (std::size_t i = before; i < up.items.size(); ++i)
       notes(fmt::format("{} {}: {}", up.items[i].kind, up.items[i].name, up.items[i].state));
-  const std::string ce_arn = up.compute_environment(profile_arn, groups);
+  const std::string template_version = up.launch_template();
+  const std::string ce_arn = up.compute_environment(profile_arn, groups, template_version);
   up.job_queue(ce_arn);
   up.job_definition(job_role_arn);
   return up.items;
@@ -431,6 +472,8 @@ class Down {
     add("log group", c_.log_group(), have_lg ? "deleted" : "absent");
   }
 
+  void item(InfraItem i) { add(i.kind, i.name, i.state, i.detail); }
+
   std::vector<InfraItem> items;
 
  private:
@@ -455,6 +498,7 @@ std::vector<InfraItem> infra_down(aws::Api& api, const AwsConfig& c, const Infra
   down.batch_resource({"compute environment", "DescribeComputeEnvironments", "computeEnvironments",
                        "UpdateComputeEnvironment", "DeleteComputeEnvironment", "computeEnvironment",
                        c.compute_environment()});
+  down.item(remove_launch_template(api, c));
   remove_network(api, c, o.wait_timeout_s, notes, down.items);
   down.job_definitions();
   down.placement_group();
@@ -497,6 +541,7 @@ std::vector<InfraItem> infra_status(aws::Api& api, const AwsConfig& c) {
   batch_state("compute environment", "DescribeComputeEnvironments", "computeEnvironments",
               c.compute_environment(), "computeEnvironmentArn");
   batch_state("job queue", "DescribeJobQueues", "jobQueues", c.job_queue(), "jobQueueArn");
+  items.push_back(launch_template_status(api, c));
   network_status(api, c, items);
   auto defs = api.must(
       {"batch", "DescribeJobDefinitions", {{"jobDefinitionName", c.job_definition()}, {"status", "ACTIVE"}}});

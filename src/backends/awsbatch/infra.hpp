@@ -4,16 +4,20 @@
 // up, in order (each resource is looked up first and only created, or brought in line, when it is missing
 // or differs — running `up` twice makes no create call):
 //   the network checked first (network.hpp: one VPC and one zone, a way out; refused before anything is made)
-//   · S3 bucket (public access blocked) · CloudWatch log group · IAM: Batch's service-linked role, the ECS
+//   · S3 bucket (public access blocked) and its rule aborting incomplete multipart uploads (cost_guards.hpp)
+//   · CloudWatch log group with [aws] log_retention_days · IAM: Batch's service-linked role, the ECS
 //   instance role + instance profile, the job role (may read and write only s3://bucket/prefix/*; the seed
 //   used S3FullAccess) · EC2 cluster placement group (low MPI latency) · the network's free fixes (an S3
-//   gateway endpoint, the `<name>-mpi` security group, both tagged) · managed EC2 compute environment
-//   (on-demand: multi-node jobs cannot use Spot) · job queue · multi-node job definition whose containers run
-//   `qecloud agent` (shared memory and ulimits set for MPI). A new job-definition revision is registered only
-//   when its content (hashed into its parameters) changes.
+//   gateway endpoint, the `<name>-mpi` security group, both tagged) · the nodes' launch template (root
+//   volume, launch_template.hpp) · managed EC2 compute environment (on-demand: multi-node jobs cannot use
+//   Spot; ECS AL2023 image) · job queue, cancelling jobs stuck RUNNABLE (cost_guards.hpp) · multi-node job
+//   definition whose containers run `qecloud agent` under an init process (shared memory and ulimits set for
+//   MPI). Every ARN is in the region's partition (aws/partition.hpp). A new job-definition revision is
+//   registered only when its content (hashed into its parameters) changes.
 // down, the reverse: disable the queue, wait, delete it; disable the compute environment, wait, delete it;
-//   deregister the job definitions; delete the placement group, the tagged endpoint and group, and roles. The bucket and log group hold
-//   results and logs: they stay unless delete_data, which empties the prefix and deletes them.
+//   delete the launch template; deregister the job definitions; delete the placement group, the tagged
+//   endpoint and group, and roles. The bucket and log group hold results and logs: they stay unless
+//   delete_data, which empties the prefix and deletes them.
 #include <functional>
 #include <string>
 #include <vector>

@@ -28,7 +28,7 @@ def check(name, ok, detail=""):
         failures.append(name)
 
 
-def write_config(dir, h, subnet=None, region=None, max_vcpus=64):
+def write_config(dir, h, subnet=None, region=None, max_vcpus=64, extra=""):
     subnets = ", ".join(f'"{x}"' for x in (subnet if isinstance(subnet, list) else [subnet or h.subnet]))
     with open(os.path.join(dir, "qecloud.toml"), "w") as f:
         f.write(f"""[aws]
@@ -41,7 +41,16 @@ security_groups = ["{h.security_group}"]
 instance_types = ["c5n.large"]
 max_vcpus = {max_vcpus}
 image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/qecloud:1"
-""")
+{extra}""")
+
+
+def latest_template(ec2):
+    """The latest version of the launch template qecloud-node, as a list (empty when there is none)."""
+    try:
+        return ec2.describe_launch_template_versions(LaunchTemplateName="qecloud-node",
+                                                    Versions=["$Latest"])["LaunchTemplateVersions"]
+    except ec2.exceptions.ClientError:
+        return []
 
 
 def main():
@@ -79,6 +88,14 @@ def main():
         r = q("infra", "up")
         check("placeholder refused", r.returncode == 2 and re.search(r"qecloud.toml:\d+: aws.subnets\[0\]", r.stderr)
               and len(h.requests) == before, r.stderr + f" requests={h.requests[before:]}")
+
+        # A log retention CloudWatch does not offer: refused with file:line before any request.
+        write_config(cwd, h, extra="log_retention_days = 10\n")
+        before = len(h.requests)
+        r = q("infra", "up")
+        check("log_retention_days 10 refused", r.returncode == 2 and re.search(
+            r"qecloud.toml:\d+: aws.log_retention_days: 10 is not a retention CloudWatch Logs offers", r.stderr)
+            and len(h.requests) == before, r.stderr)
 
         # The network, judged before anything is made: subnets in two zones (a cluster placement group lives
         # in one), a subnet with no route out.
@@ -123,7 +140,41 @@ def main():
               and len(mpi) == 1 and any(p["IpProtocol"] == "-1" and [g["GroupId"] for g in p["UserIdGroupPairs"]]
                                         == [mpi[0]["GroupId"]] for p in mpi[0]["IpPermissions"])
               and not user_group["IpPermissions"], f"{endpoints} {mpi} {user_group}")
+        # What keeps the account from paying for leftovers, and the nodes' image, init and root volume.
+        s3, logs = h.client("s3"), h.client("logs")
+        try:
+            rules = s3.get_bucket_lifecycle_configuration(Bucket="qecloud-e2e")["Rules"]
+        except s3.exceptions.ClientError as e:  # NoSuchLifecycleConfiguration: no rule at all
+            rules = [str(e)]
+        check("infra up: the bucket aborts incomplete multipart uploads under the prefix", [
+            (x.get("Filter", {}).get("Prefix"), x["Status"], x.get("AbortIncompleteMultipartUpload")) for x in rules
+            if isinstance(x, dict)]
+            == [("jobs/", "Enabled", {"DaysAfterInitiation": 7})], rules)
+        groups = logs.describe_log_groups(logGroupNamePrefix="/aws/batch/qecloud")["logGroups"]
+        check("infra up: the log group keeps logs 30 days", [g.get("retentionInDays") for g in groups] == [30], groups)
         queue = h.client("batch").describe_job_queues()["jobQueues"]
+        actions = queue[0].get("jobStateTimeLimitActions", []) if queue else []
+        check("infra up: the queue cancels jobs stuck RUNNABLE for capacity or misconfiguration after 60 min",
+              {(a["state"], a["action"], a["maxTimeSeconds"]) for a in actions} == {("RUNNABLE", "CANCEL", 3600)}
+              and {"CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY", "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+                   "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE"} <= {a["reason"] for a in actions}, actions)
+        templates = ec2.describe_launch_templates(
+            Filters=[{"Name": "tag:qecloud", "Values": ["qecloud"]}])["LaunchTemplates"]
+        latest = latest_template(ec2)
+        disks = [(m["DeviceName"], m["Ebs"]["VolumeSize"]) for v in latest
+                 for m in v["LaunchTemplateData"].get("BlockDeviceMappings", [])]
+        cr = ces[0]["computeResources"] if ces else {}
+        check("infra up: a tagged launch template with a 30 GiB root volume, the environment's on ECS AL2023",
+              [t["LaunchTemplateName"] for t in templates] == ["qecloud-node"] and disks == [("/dev/xvda", 30)]
+              and cr.get("ec2Configuration") == [{"imageType": "ECS_AL2023"}]
+              and cr.get("launchTemplate", {}).get("launchTemplateName") == "qecloud-node"
+              and cr.get("launchTemplate", {}).get("version") == str(latest[0]["VersionNumber"] if latest else ""),
+              f"{templates} {disks} {cr}")
+        defs = h.client("batch").describe_job_definitions(jobDefinitionName="qecloud-mpi", status="ACTIVE")
+        containers = [r["container"] for d in defs["jobDefinitions"] for r in d["nodeProperties"]["nodeRangeProperties"]]
+        check("infra up: the nodes' containers run under an init process",
+              containers and all(c.get("linuxParameters", {}).get("initProcessEnabled") is True for c in containers),
+              containers)
         reach = h.network_reach(queue[0]["jobQueueName"]) if queue else {}
         check("harness: after infra up the nodes reach S3 and each other", reach.get("s3") and reach.get("nodes"),
               reach)
@@ -133,6 +184,25 @@ def main():
                 or op.startswith("PUT ")]
         check("infra up twice: no create call", r.returncode == 0 and not made and
               all(i["state"] in ("exists", "checked") for i in json.loads(r.stdout)), f"{made} {r.stdout[:500]}")
+        # Changed limits: the next `up` brings the queue, the log group and the launch template (a new version,
+        # which the compute environment is updated to) in line.
+        write_config(cwd, h, extra="log_retention_days = 14\nrunnable_timeout_minutes = 30\nroot_volume_gib = 40\n")
+        r = q("infra", "up", "--json")
+        states = {i["kind"]: i["state"] for i in json.loads(r.stdout or "[]")}
+        queue = h.client("batch").describe_job_queues()["jobQueues"]
+        cr = h.client("batch").describe_compute_environments()["computeEnvironments"][0]["computeResources"]
+        latest = latest_template(ec2) or [{"VersionNumber": None, "LaunchTemplateData": {}}]
+        check("infra up after [aws] changes: queue, retention and launch template updated",
+              r.returncode == 0 and states.get("job queue") == "updated" and states.get("log group") == "updated"
+              and states.get("launch template", "").startswith("updated")
+              and {a["maxTimeSeconds"] for a in queue[0].get("jobStateTimeLimitActions", [])} == {1800}
+              and [g.get("retentionInDays") for g in logs.describe_log_groups(
+                  logGroupNamePrefix="/aws/batch/qecloud")["logGroups"]] == [14]
+              and [m["Ebs"]["VolumeSize"] for m in latest[0]["LaunchTemplateData"].get("BlockDeviceMappings", [])]
+              == [40]
+              and cr.get("launchTemplate", {}).get("version") == str(latest[0]["VersionNumber"]),
+              f"{states} {queue} {cr} {latest} {r.stderr[-800:]}")
+        write_config(cwd, h)
         # AWS later finds it INVALID: the next `up` shows why and repairs it, never calls it "exists".
         h.invalidate("qecloud-ce", "CLIENT_ERROR - The instance role was changed")
         r = q("infra", "status")
@@ -156,6 +226,8 @@ def main():
         r = q("submit", SILICON, "--backend", "awsbatch", "--nodes", "3", "--json")
         sub = json.loads(r.stdout) if r.returncode == 0 else {}
         check("submit", r.returncode == 0 and sub.get("batch_job_id"), r.stderr)
+        check("submit: the cost ceiling counts every attempt", sub.get("estimate", "").startswith(
+            "3 attempts × 3 × c5n.large × ") and "boot and image pull" in sub.get("estimate", ""), sub)
         job = sub.get("job_id", "")
         # qecloud.toml moves to another region after the submit: the job is followed where it was submitted
         # (its record names the region, queue, log group and store).
@@ -163,6 +235,8 @@ def main():
         s = wait_final(job)
         check("status SUCCEEDED", s.get("batch_status") == "SUCCEEDED" and s.get("state") == "succeeded"
               and len(s.get("nodes", [])) == 3, json.dumps(s)[:800])
+        check("status: the cost says the time before the start is billed too",
+              "boot and image pull" in (s.get("cost") or {}).get("line", ""), s.get("cost"))
         r = q("logs", job)
         check("logs show every node", r.returncode == 0 and all(f"[node {i}]" in r.stdout for i in range(3)),
               r.stdout[-800:] + r.stderr)
@@ -233,15 +307,26 @@ def main():
               and "max_vcpus 64" in r.stderr and "SubmitJob" not in h.requests[before:], r.stderr)
 
         # A job of 120 nodes waits RUNNABLE (no capacity here); its status asks about 121 jobs, 100 at a time.
+        # (The compute environment still has 64 vCPUs: it waits for MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT.)
+        # Nobody cancels it: the queue's time-limit action does (its 60 minutes run 600 times faster here).
         write_config(cwd, h, max_vcpus=1024)
+        h.time_limit_scale = 1 / 600
         r = q("submit", SILICON, "--backend", "awsbatch", "--nodes", "120", "--json")
         big = json.loads(r.stdout).get("job_id", "") if r.returncode == 0 else ""
+        big_bj = json.loads(r.stdout).get("batch_job_id") if r.returncode == 0 else None
         s = status(big)
         check("status of a 120-node job (DescribeJobs in batches of 100)", s.get("batch_status") in
               ("SUBMITTED", "PENDING", "RUNNABLE") and h.refused_describes == 0, f"{json.dumps(s)[:500]} refused="
               f"{h.refused_describes}")
-        q("cancel", big)
-        wait_final(big, 60)
+        s = wait_final(big, 60)
+        h.time_limit_scale = 1.0
+        check("a job stuck RUNNABLE is cancelled by the queue's time-limit action, and cost nothing",
+              s.get("batch_status") == "FAILED" and big_bj in h.time_limit_cancels
+              and s.get("status_reason", "").startswith("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT")
+              and "cost" not in s, json.dumps(s)[:600])
+        if s.get("batch_status") != "FAILED":
+            q("cancel", big)
+            wait_final(big, 60)
         write_config(cwd, h)
 
         # A bad credential: a clear error, no secret printed.
@@ -262,6 +347,7 @@ def main():
         left += [g["GroupName"] for g in moto_placement_groups.groups()]
         left += [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
         left += [b["Name"] for b in h.client("s3").list_buckets()["Buckets"]]
+        left += [t["LaunchTemplateName"] for t in ec2.describe_launch_templates()["LaunchTemplates"]]
         check("infra down leaves nothing in moto", not left, left)
         left = [e["VpcEndpointId"] for e in ec2.describe_vpc_endpoints()["VpcEndpoints"] if e["State"] != "deleted"]
         left += [g["GroupName"] for g in ec2.describe_security_groups(

@@ -5,7 +5,8 @@ moto validates and answers Batch, IAM, EC2, Logs and S3 requests but cannot run 
 what a multi-node job needs. This harness fills exactly those gaps and nothing else:
   - moto has no EC2 placement groups: moto_placement_groups adds them to its EC2 handler (state only).
   - moto ignores SubmitJob's nodeOverrides (and retryStrategy): they are read from the request as moto parses
-    it (BatchResponse._get_param) and kept by job id.
+    it (BatchResponse._get_param) and kept by job id. It keeps a job definition's nodeProperties but leaves them
+    out of DescribeJobDefinitions: added back, as AWS answers.
   - moto runs a job's containers with Docker: for multi-node jobs the job's thread instead does what Batch
     does — node jobs "<id>#<i>" appear in DescribeJobs, `qecloud rehearse-nodes` starts the job definition's
     command on N network-namespace nodes with exactly Batch's environment (the nodes reach moto's S3 through a
@@ -46,6 +47,13 @@ Where moto is more permissive than AWS, the harness enforces AWS's documented ru
   - moto refuses DescribeVpcEndpoints' vpc-id and service-name filters, which EC2 documents (EC2 API
     Reference, DescribeVpcEndpoints), and ignores UpdateComputeEnvironment's computeResources, which AWS
     applies (API Reference, ComputeResourceUpdate): both are answered as AWS would.
+  - moto drops a job queue's jobStateTimeLimitActions: kept from CreateJobQueue/UpdateJobQueue, answered in
+    DescribeJobQueues and carried out — a job RUNNABLE for an action's reason is cancelled after its
+    maxTimeSeconds (× time_limit_scale, which a test shortens) with the action's reason as statusReason; actions AWS refuses (state other than RUNNABLE, action other than CANCEL, maxTimeSeconds
+    outside 600-86,400: API Reference, JobStateTimeLimitAction) are a ClientException.
+  - S3 refuses PutBucketLifecycleConfiguration without Content-MD5 (or an SDK checksum) (S3 API Reference,
+    PutBucketLifecycleConfiguration); CloudWatch Logs refuses a retentionInDays outside its list (CloudWatch
+    Logs API Reference, PutRetentionPolicy). moto accepts both.
 """
 import datetime
 import json
@@ -97,6 +105,9 @@ class BatchHarness:
         self.faults = []        # e.g. ["link-down:1:2"], passed to rehearse-nodes for the next jobs
         self.requests = []      # every operation moto received, in order (for "no create call" checks)
         self.node_overrides = {}
+        self.queue_actions = {}  # queue name → its jobStateTimeLimitActions (moto drops them)
+        self.time_limit_scale = 1.0  # a test shortens the actions' maxTimeSeconds by this factor
+        self.time_limit_cancels = []  # job ids a time-limit action cancelled
         self.refused_describes = 0  # DescribeJobs calls refused for asking about more than 100 jobs
         self.max_run_nodes = 8      # larger jobs wait RUNNABLE for capacity, as on an account with no room
         self.first_attempt_faults = []  # faults for a job's first attempt only (its retry runs clean)
@@ -162,7 +173,11 @@ class BatchHarness:
             if not environ.get("PATH_INFO", "").startswith("/moto-api"):
                 with self._lock:
                     self.requests.append(operation_of(environ, body))
-                refusal = self._s3_region_refusal(environ)
+                refusal = self._s3_region_refusal(environ) or self._documented_refusal(environ, body)
+                if isinstance(refusal, tuple):
+                    start_response("400 Bad Request", [("Content-Type", "application/json"),
+                                                       ("x-amzn-ErrorType", refusal[1])])
+                    return [json.dumps({"__type": refusal[1], "message": refusal[2]}).encode()]
                 if refusal:
                     start_response("400 Bad Request", [("Content-Type", "application/xml")])
                     return [refusal.encode()]
@@ -180,6 +195,37 @@ class BatchHarness:
                                             "message": f"jobs: {asked} job IDs; at most 100 are allowed"}).encode()]
             return app(environ, start_response)
         return wrapped
+
+    # CloudWatch Logs API Reference, PutRetentionPolicy: retentionInDays "Possible values are: 1, 3, 5, …".
+    RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)
+
+    @classmethod
+    def _documented_refusal(cls, environ, body):
+        """AWS's refusal of a request moto lets through (see the module's docstring), as (status, type, body)
+        answered by the caller, or None."""
+        method, path, qs = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+        # S3 API Reference, PutBucketLifecycleConfiguration: "The Content-MD5 or x-amz-sdk-checksum-algorithm
+        # header is required for all Amazon S3 PUT requests that contain a lifecycle configuration".
+        if method == "PUT" and "lifecycle" in [p.split("=")[0] for p in qs.split("&")] and not (
+                environ.get("HTTP_CONTENT_MD5") or environ.get("HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM")):
+            return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidRequest</Code><Message>Missing "
+                    "required header for this request: Content-MD5</Message><RequestId>harness</RequestId></Error>")
+        if environ.get("HTTP_X_AMZ_TARGET") == "Logs_20140328.PutRetentionPolicy":
+            days = json.loads(body or b"{}").get("retentionInDays")
+            if days not in cls.RETENTION_DAYS:
+                return ("json", "InvalidParameterException",
+                        f"1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy "
+                        "constraint: Member must satisfy enum value set")
+        # AWS Batch API Reference, JobStateTimeLimitAction: state RUNNABLE only, maxTimeSeconds from 600 to
+        # 86,400, action CANCEL (for ECS compute environments).
+        if path in ("/v1/createjobqueue", "/v1/updatejobqueue"):
+            for a in json.loads(body or b"{}").get("jobStateTimeLimitActions") or []:
+                if a.get("state") != "RUNNABLE" or a.get("action") != "CANCEL" or \
+                        not 600 <= int(a.get("maxTimeSeconds", 0)) <= 86400 or not a.get("reason"):
+                    return ("json", "ClientException", f"jobStateTimeLimitActions: {json.dumps(a)} is not valid: "
+                            "state must be RUNNABLE, action CANCEL, maxTimeSeconds 600 to 86400")
+        return None
 
     @staticmethod
     def _s3_region_refusal(environ):
@@ -236,6 +282,37 @@ class BatchHarness:
             return answer
 
         batch_responses.BatchResponse.submitjob = submitjob
+        # moto drops a queue's jobStateTimeLimitActions: kept here by queue name from CreateJobQueue and
+        # UpdateJobQueue, and answered in DescribeJobQueues as AWS answers them.
+        for op, key in (("createjobqueue", "jobQueueName"), ("updatejobqueue", "jobQueue")):
+            def keep(self, _original=getattr(batch_responses.BatchResponse, op), _key=key):
+                answer = _original(self)
+                actions = self._get_param("jobStateTimeLimitActions")
+                if actions is not None:
+                    harness.queue_actions[self._get_param(_key).split("/")[-1]] = actions
+                return answer
+            setattr(batch_responses.BatchResponse, op, keep)
+        original_describe_queues = batch_responses.BatchResponse.describejobqueues
+
+        def describejobqueues(self):
+            answer = json.loads(original_describe_queues(self))
+            for q in answer.get("jobQueues", []):
+                if q.get("jobQueueName") in harness.queue_actions:
+                    q["jobStateTimeLimitActions"] = harness.queue_actions[q["jobQueueName"]]
+            return json.dumps(answer)
+
+        batch_responses.BatchResponse.describejobqueues = describejobqueues
+        # moto keeps a multi-node job definition's nodeProperties but leaves them out of DescribeJobDefinitions,
+        # where AWS shows them (API Reference, DescribeJobDefinitions: JobDefinition.nodeProperties).
+        original_definition = batch_models.JobDefinition.describe
+
+        def describe_definition(definition):
+            answer = original_definition(definition)
+            if definition.node_properties is not None:
+                answer["nodeProperties"] = definition.node_properties
+            return answer
+
+        batch_models.JobDefinition.describe = describe_definition
         original_run = batch_models.Job.run
 
         def run(job):
@@ -351,12 +428,13 @@ class BatchHarness:
 
         def update(backend, compute_environment_name, state, compute_resources, service_role):
             answer = original_update(backend, compute_environment_name, state, compute_resources, service_role)
-            # moto keeps the old computeResources; AWS applies maxvCpus, subnets and securityGroupIds (API
-            # Reference, UpdateComputeEnvironment: ComputeResourceUpdate).
+            # moto keeps the old computeResources; AWS applies maxvCpus, subnets, securityGroupIds, the launch
+            # template and the image type (API Reference, UpdateComputeEnvironment: ComputeResourceUpdate).
             ce = backend.get_compute_environment(compute_environment_name)
             if compute_resources and ce is not None:
                 ce.compute_resources = dict(ce.compute_resources or {}, **{
-                    k: v for k, v in compute_resources.items() if k in ("maxvCpus", "subnets", "securityGroupIds")})
+                    k: v for k, v in compute_resources.items()
+                    if k in ("maxvCpus", "subnets", "securityGroupIds", "launchTemplate", "ec2Configuration")})
             name = answer[0]
             with harness._lock:
                 st = harness.ce_states.get(name)
@@ -501,10 +579,18 @@ class BatchHarness:
         nodes = int(overrides.get("numNodes", props["numNodes"]))
         per_node = [self._container_for(props, overrides, i, nodes) for i in range(nodes)]
         why = self._unplaceable(job, per_node)
-        if why:  # RUNNABLE until someone cancels it
+        if why:  # RUNNABLE until someone cancels it, or the queue's time-limit action for that reason does
             job.status = "RUNNABLE"
             job.job_stopped_reason = why  # moto shows it as statusReason
+            since = time.time()
+            actions = [a for a in self.queue_actions.get(job.job_queue.name, [])
+                       if a.get("state") == "RUNNABLE" and why.startswith(a.get("reason", "?"))]
             while not job.stop:
+                if any(time.time() - since >= a["maxTimeSeconds"] * self.time_limit_scale for a in actions):
+                    # AWS Batch cancels it, logging the action's reason (API Reference, JobStateTimeLimitAction)
+                    job.job_stopped_reason = actions[0]["reason"]
+                    self.time_limit_cancels.append(job.job_id)
+                    break
                 time.sleep(0.3)
             job._mark_stopped(success=False)
             return
