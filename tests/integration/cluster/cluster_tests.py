@@ -294,7 +294,8 @@ def killed_owner(case):
 
 def isolated_nodes(case):
     # rehearse-nodes' "isolated" (a network whose security groups admit nothing between the nodes, as the
-    # AWS Batch harness plays it): node 1 cannot reach node 0, while on an ordinary bridge it can.
+    # AWS Batch harness plays it): node 1 cannot reach node 0, while on an ordinary bridge it can. Debian's
+    # python3, not a shim on PATH (pyenv's needs a working directory the node's private /tmp does not have).
     probe = ("import os, socket, time\n"
              "if os.environ['ROLE'] == 'listen':\n"
              "    s = socket.socket(); s.bind(('0.0.0.0', 7000)); s.listen(); time.sleep(4)\n"
@@ -308,7 +309,7 @@ def isolated_nodes(case):
         logs = tempfile.mkdtemp(prefix=f"{case}-", dir=WORK)
         spec = os.path.join(logs, "spec.json")
         with open(spec, "w") as f:
-            json.dump({"job_id": case, "nodes": 2, "command": [shutil.which("python3"), "-c", probe],
+            json.dump({"job_id": case, "nodes": 2, "command": ["/usr/bin/python3", "-c", probe],
                        "environment": {"PATH": "/usr/bin:/bin"}, "log_dir": logs, "isolated": isolated,
                        "node_environment": {"0": {"ROLE": "listen"}, "1": {"ROLE": "connect"}}}, f)
         r = subprocess.run([QECLOUD, "rehearse-nodes", "--spec", spec], capture_output=True, text=True, timeout=60)
