@@ -79,6 +79,15 @@ Expected<std::string, std::string> resolve_pseudo(const std::string& file, const
     fs::path p = dir / file;
     if (is_readable_file(p)) return p.lexically_normal().string();
     tried += (tried.empty() ? "" : ", ") + name;
+    // Names are case-sensitive: say so when only the case differs (Si.pz-vbc.upf for Si.pz-vbc.UPF).
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      const std::string other = e.path().filename().string();
+      if (other != file && text::to_lower(other) == text::to_lower(file)) {
+        tried += fmt::format("; there is '{}' there: file names are case-sensitive", other);
+        break;
+      }
+    }
   }
   if (tried.empty()) tried = "any directory (no pseudo_dir, $ESPRESSO_PSEUDO or $HOME)";
   return unexpected(tried);

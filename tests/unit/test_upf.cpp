@@ -65,6 +65,9 @@ TEST(Upf, ResolvesLikePwX) {
   EXPECT_EQ(*resolve_pseudo("A.UPF", s), (t.path / "run/pp/A.UPF").string());
   // With pseudo_dir set, pw.x looks only there.
   EXPECT_EQ(resolve_pseudo("B.UPF", s).error(), "pseudo_dir 'pp'");
+  // Only the case differs: pw.x would not find it either (names are case-sensitive), and the error says so.
+  EXPECT_EQ(resolve_pseudo("a.upf", s).error(),
+            "pseudo_dir 'pp'; there is 'A.UPF' there: file names are case-sensitive");
   s.pseudo_dir.reset();
   EXPECT_EQ(*resolve_pseudo("B.UPF", s), (t.path / "env/B.UPF").string());
   s.espresso_pseudo.reset();
