@@ -27,10 +27,6 @@ using Clock = std::chrono::steady_clock;
 namespace qecloud::agent {
 namespace {
 
-std::chrono::milliseconds ms(double seconds) {
-  return std::chrono::milliseconds(static_cast<long>(seconds * 1000));
-}
-
 std::string hostname() {
   char buf[256] = {};
   ::gethostname(buf, sizeof buf - 1);
@@ -125,14 +121,14 @@ int run_child(const NodeEnv& node, const NodeContract& s, const Log& log) {
         }
       }
       if (Clock::now() >= next_ping) {
-        next_ping = Clock::now() + ms(s.heartbeat_s);
+        next_ping = Clock::now() + to_millis(s.heartbeat_s);
         main->send(FrameType::kPing, std::string_view());
       }
     } catch (const Error& e) {
       log(fmt::format("node {}: the main node is gone ({}); leaving", node.node_index, e.what()));
       return leave(1);
     }
-    if (Clock::now() - last_seen > ms(s.lost_after_s)) {
+    if (Clock::now() - last_seen > to_millis(s.lost_after_s)) {
       log(fmt::format("node {}: no heartbeat from the main for {:.0f} s; leaving", node.node_index,
                       s.lost_after_s));
       return leave(1);

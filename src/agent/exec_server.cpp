@@ -20,10 +20,6 @@ using Clock = std::chrono::steady_clock;
 namespace qecloud::agent {
 namespace {
 
-std::chrono::milliseconds ms(double seconds) {
-  return std::chrono::milliseconds(static_cast<long>(seconds * 1000));
-}
-
 // Starts `/bin/sh -c command` (as sshd would) in its own process group, stdout/stderr into the given pipes,
 // without the job's secret in its environment (OpenMPI's daemon and the ranks do not need it).
 pid_t spawn_shell(const std::string& command, const std::string& cwd, int out_fd, int err_fd) {
@@ -39,7 +35,7 @@ pid_t spawn_shell(const std::string& command, const std::string& cwd, int out_fd
 // Relays the command's stdout/stderr until both close, pinging the launcher. Throws qecloud::Error when the
 // launcher goes away or silent.
 void relay_output(int fd, Channel& ch, std::string& in, int (&outs)[2], const NodeContract& s) {
-  auto last_seen = Clock::now(), next_ping = Clock::now() + ms(s.heartbeat_s);
+  auto last_seen = Clock::now(), next_ping = Clock::now() + to_millis(s.heartbeat_s);
   while (outs[0] >= 0 || outs[1] >= 0) {
     pollfd p[3] = {{fd, POLLIN, 0}, {outs[0], POLLIN, 0}, {outs[1], POLLIN, 0}};
     auto wait = std::max<long>(
@@ -63,9 +59,9 @@ void relay_output(int fd, Channel& ch, std::string& in, int (&outs)[2], const No
       while (ch.open(in)) last_seen = Clock::now();
     }
     if (Clock::now() >= next_ping) {
-      next_ping = Clock::now() + ms(s.heartbeat_s);
+      next_ping = Clock::now() + to_millis(s.heartbeat_s);
       send_all(fd, ch.seal(FrameType::kPing, std::string_view()));
-      if (Clock::now() - last_seen > ms(s.lost_after_s)) throw Error("the launcher went silent");
+      if (Clock::now() - last_seen > to_millis(s.lost_after_s)) throw Error("the launcher went silent");
     }
   }
 }

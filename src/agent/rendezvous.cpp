@@ -21,10 +21,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
-
-std::chrono::milliseconds ms(double seconds) {
-  return std::chrono::milliseconds(static_cast<long>(seconds * 1000));
-}
 }  // namespace
 
 struct RendezvousServer::Conn {
@@ -233,12 +229,12 @@ void RendezvousServer::serve(LoopState& st, Conn& c, short revents) {
 // Heartbeats out, silence in; a connection that never joined is dropped after the handshake timeout.
 void RendezvousServer::heartbeats(LoopState& st) {
   if (st.now < st.next_ping) return;
-  st.next_ping = st.now + ms(settings_.heartbeat_s);
+  st.next_ping = st.now + to_millis(settings_.heartbeat_s);
   for (auto& c : st.conns) {
     if (c.closing) continue;
     if (c.node >= 0 && !st.done) {
       c.out += c.channel.seal(FrameType::kPing, std::string_view());
-      if (st.now - c.last_seen > ms(settings_.lost_after_s))
+      if (st.now - c.last_seen > to_millis(settings_.lost_after_s))
         declare_lost(c, fmt::format("no heartbeat for {:.0f} s", settings_.lost_after_s));
     } else if (c.node < 0 && st.now - c.opened > kHandshakeTimeout) {
       refuse(c, "no join within 10 s");
@@ -248,7 +244,7 @@ void RendezvousServer::heartbeats(LoopState& st) {
 
 void RendezvousServer::loop() {
   LoopState st;
-  st.next_ping = Clock::now() + ms(settings_.heartbeat_s);
+  st.next_ping = Clock::now() + to_millis(settings_.heartbeat_s);
   while (true) {
     std::vector<pollfd> fds;
     fds.push_back({wake_[0], POLLIN, 0});

@@ -10,6 +10,7 @@
 // back the other way. Control payloads are JSON objects; STDOUT/STDERR carry raw bytes.
 //
 // A frame with a bad tag ends the connection; the peer is logged by address, never with the secret.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,6 +19,11 @@
 #include <nlohmann/json.hpp>
 
 namespace qecloud::agent {
+
+// The contract's timeouts are seconds (double); the agents' waits take milliseconds.
+inline std::chrono::milliseconds to_millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+}
 
 enum class FrameType : std::uint8_t {
   kJoin = 1,     // child → main: {"node", "address", "slots", "hostname", "exec_port"}
