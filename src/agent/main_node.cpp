@@ -21,6 +21,7 @@
 #include "job/outputs.hpp"
 #include "job/pw_run.hpp"
 #include "job/report.hpp"
+#include "job/restart_set.hpp"
 #include "job/store_layout.hpp"
 #include "qe/layout.hpp"
 #include "qe/validator.hpp"
@@ -206,8 +207,21 @@ void run_mpi(MainRun& m, RendezvousServer& rv) {
                     m.report.message.empty() ? "" : ": " + m.report.message));
 }
 
+// pw.x's restart data (this node's part), then the manifest: before the report, so that a report in the store
+// means the restart data it names is there too.
+void store_restart(MainRun& m) {
+  if (!m.store || m.needs.prefix.empty()) return;
+  const RestartManifest r = store_restart_set(*m.store, m.location, m.save_dir.parent_path().string(),
+                                              m.needs.prefix, m.report.ranks, m.report.pools);
+  if (r.parts.empty()) return;
+  m.report.restart = {
+      {"files", r.file_count()}, {"bytes", r.bytes()}, {"complete", r.complete}, {"note", r.note}};
+  m.tee("restart data stored: " + r.summary());
+}
+
 // 4. Whatever happened: the report, the outputs and the log to the store; DONE to the children.
 int finish(MainRun& m, RendezvousServer& rv, std::ofstream& log_file) {
+  store_restart(m);
   write_report(m.report, (m.work / output_name::kReport).string());
   log_file.flush();
   if (m.store) {
@@ -215,8 +229,8 @@ int finish(MainRun& m, RendezvousServer& rv, std::ofstream& log_file) {
     // subdirectory of the bundle.
     std::vector<std::string> extra;
     if (m.run_dir != m.work) extra.push_back((m.run_dir / output_name::kCrash).string());
-    const StoreReport stored =
-        store_outputs(*m.store, m.location, m.work.string(), m.save_dir.string(), extra);
+    const StoreReport stored = store_outputs(*m.store, m.location, m.work.string(),
+                                             (m.save_dir / output_name::kXml).string(), extra);
     for (const auto& f : stored.failed) m.tee("could not store " + f);
   }
   rv.finish(m.report.exit_code);

@@ -24,35 +24,16 @@ std::string StoreReport::summary() const {
   return out;
 }
 
-StoreReport store_outputs(storage::ObjectStore& store, const JobLocation& loc, const std::string& run_dir,
-                          const std::string& save_dir, const std::vector<std::string>& extra) {
-  std::vector<std::pair<fs::path, std::string>> files;  // local path, output name
-  for (const char* name :
-       {output_name::kPwOut, output_name::kPwErr, output_name::kCrash, output_name::kResults,
-        output_name::kReport, output_name::kMainLog, output_name::kHostfile})
-    if (!run_dir.empty() && fs::exists(fs::path(run_dir) / name))
-      files.emplace_back(fs::path(run_dir) / name, name);
-  for (const auto& f : extra)
-    if (fs::exists(f)) files.emplace_back(f, fs::path(f).filename().string());
-  if (!save_dir.empty() && fs::is_directory(save_dir)) {
-    const fs::path save(save_dir);
-    if (fs::exists(save / output_name::kXml)) files.emplace_back(save / output_name::kXml, output_name::kXml);
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(save, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-      if (it->is_regular_file())
-        files.emplace_back(it->path(), (save.filename() / it->path().lexically_relative(save)).string());
-  }
-  // A restart directory is a few hundred files: a few at a time (an S3 store waits on each request).
+StoreReport put_files(storage::ObjectStore& store, const std::vector<PutFile>& files) {
   StoreReport r;
   std::vector<std::string> failures(files.size());
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i; (i = next++) < files.size();) {
       try {
-        store.put_file(files[i].first.string(), loc.output_key(files[i].second));
+        store.put_file(files[i].path, files[i].key);
       } catch (const std::exception& e) {
-        failures[i] = fmt::format("{} ({})", files[i].second, e.what());
+        failures[i] = fmt::format("{} ({})", files[i].name, e.what());
       }
     }
   };
@@ -62,9 +43,24 @@ StoreReport store_outputs(storage::ObjectStore& store, const JobLocation& loc, c
   worker();
   for (auto& t : pool) t.join();
   for (std::size_t i = 0; i < files.size(); ++i)
-    (failures[i].empty() ? r.stored : r.failed)
-        .push_back(failures[i].empty() ? files[i].second : failures[i]);
+    (failures[i].empty() ? r.stored : r.failed).push_back(failures[i].empty() ? files[i].name : failures[i]);
   return r;
+}
+
+StoreReport store_outputs(storage::ObjectStore& store, const JobLocation& loc, const std::string& run_dir,
+                          const std::string& xml, const std::vector<std::string>& extra) {
+  std::vector<PutFile> files;
+  auto add = [&](const fs::path& path, const std::string& name) {
+    files.push_back({path.string(), loc.output_key(name), name});
+  };
+  for (const char* name :
+       {output_name::kPwOut, output_name::kPwErr, output_name::kCrash, output_name::kResults,
+        output_name::kReport, output_name::kMainLog, output_name::kHostfile})
+    if (!run_dir.empty() && fs::exists(fs::path(run_dir) / name)) add(fs::path(run_dir) / name, name);
+  for (const auto& f : extra)
+    if (fs::exists(f)) add(f, fs::path(f).filename().string());
+  if (!xml.empty() && fs::exists(xml)) add(xml, output_name::kXml);
+  return put_files(store, files);
 }
 
 std::vector<std::string> fetch_outputs(storage::ObjectStore& store, const JobLocation& loc,

@@ -20,11 +20,19 @@ struct StoreReport {
   std::string summary() const;  // "not stored: pw.out (…), results.json (…)"; empty when ok
 };
 
+// One file to store: its path here, its key, its name for people.
+struct PutFile {
+  std::string path, key, name;
+};
+// Stores the files a few at a time (an S3 store waits on each request); every file is tried.
+StoreReport put_files(storage::ObjectStore& store, const std::vector<PutFile>& files);
+
 // Stores what exists of output_name's files in `run_dir` (none when empty) (pw.out, pw.err, CRASH,
-// results.json, agent.json, agent-main.log, hostfile), the XML data file and the restart directory `save_dir`
-// (may be empty), and `extra` files (paths) under their file names.
+// results.json, agent.json, agent-main.log, hostfile), the XML data file `xml` as output/data-file-schema.xml
+// (when it exists), and `extra` files (paths) under their file names. The restart data is stored apart
+// (job/restart_set.hpp).
 StoreReport store_outputs(storage::ObjectStore& store, const JobLocation& loc, const std::string& run_dir,
-                          const std::string& save_dir, const std::vector<std::string>& extra = {});
+                          const std::string& xml, const std::vector<std::string>& extra = {});
 
 // Downloads everything under the job's output/ into `dir`; returns the local paths written.
 std::vector<std::string> fetch_outputs(storage::ObjectStore& store, const JobLocation& loc,

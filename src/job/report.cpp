@@ -15,7 +15,8 @@ void write_report(const AgentReport& r, const std::string& path) {
                                   {"exit_code", r.exit_code},
                                   {"message", r.message},
                                   {"layout", {{"nodes", r.nodes}, {"ranks", r.ranks}, {"pools", r.pools}}},
-                                  {"results", qe::to_json(r.results)}};
+                                  {"results", qe::to_json(r.results)},
+                                  {"restart", r.restart}};
   std::string text = json_text(summary);  // "{\n  …\n}"
   text.erase(text.rfind('}'));
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -45,6 +46,7 @@ std::optional<AgentReport> parse_report(const std::string& text) {
     r.nodes = get("nodes"), r.ranks = get("ranks"), r.pools = get("pools");
   }
   if (j.contains("results") && j["results"].is_object()) r.results = qe::results_from_json(j["results"]);
+  if (j.contains("restart") && j["restart"].is_object()) r.restart = j["restart"];
   if (j.contains("node_list") && j["node_list"].is_array())
     for (const auto& n : j["node_list"])
       if (n.is_object())

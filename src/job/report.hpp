@@ -3,10 +3,13 @@
 // by every backend (`run --nodes`, AWS Batch's `status`/`fetch`, Slurm) — one type, one writer, one reader,
 // one set of defaults. JSON:
 //   {"state": "succeeded", "exit_code": 0, "message": "", "layout": {"nodes", "ranks", "pools"},
-//    "results": {…qe/results.hpp…}, "node_list": [{"node", "address", "hostname", "slots"}, …]}
+//    "results": {…qe/results.hpp…}, "restart": {"files", "bytes", "complete", "note"}, "node_list": [{"node",
+//    "address", "hostname", "slots"}, …]}
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "job/state.hpp"
@@ -28,6 +31,9 @@ struct AgentReport {
   int nodes = 0, ranks = 0, pools = 0;
   std::vector<ReportNode> node_list;
   qe::Results results;
+  // What of pw.x's restart data reached the store (job/restart_set.hpp): {"files", "bytes", "complete",
+  // "note"}; null when pw.x wrote none.
+  nlohmann::json restart;
 };
 
 // Writes the report, streaming the node list one node at a time: for a thousand nodes a whole JSON tree

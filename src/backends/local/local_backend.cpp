@@ -14,6 +14,7 @@
 #include "job/outputs.hpp"
 #include "job/pw_run.hpp"
 #include "job/reconcile.hpp"
+#include "job/restart_set.hpp"
 #include "job/start.hpp"
 
 namespace fs = std::filesystem;
@@ -34,6 +35,7 @@ struct LocalRun {
   qe::Layout layout;
   std::optional<CoreClaim> cores;
   fs::path work, run_dir;
+  nlohmann::json remote = nlohmann::json::object();  // the record's: work_dir, restart, resumed_from
 
   void note(const std::string& s) const {
     if (obs.on_note) obs.on_note(s);
@@ -89,7 +91,8 @@ void stage(LocalRun& r) {
   fs::create_directories(r.work);
   copy_bundle(r.job.bundle, r.work.string());
   r.run_dir = r.work / r.job.bundle.run_dir_rel();
-  r.db.set_remote(r.res.job_id, {{"work_dir", r.run_dir.string()}});
+  r.remote["work_dir"] = r.run_dir.string();
+  r.db.set_remote(r.res.job_id, r.remote);
   stage_inputs(r.job);
 }
 
@@ -133,11 +136,23 @@ void finish(LocalRun& r, const PwRunResult& pw) {
   r.res.exit_code = pw.outcome.exit_code;
   r.res.message = pw.outcome.message;
   const qe::JobNeeds& needs = r.job.report.needs;
-  const fs::path save = (r.run_dir / needs.outdir / (needs.prefix + ".save")).lexically_normal();
+  const fs::path outdir = (r.run_dir / needs.outdir).lexically_normal();
   r.note("storing outputs in " + r.job.location.url());
-  const StoreReport stored = store_outputs(*r.job.store, r.job.location, r.run_dir.string(), save.string());
+  const StoreReport stored = store_outputs(*r.job.store, r.job.location, r.run_dir.string(),
+                                           (outdir / (needs.prefix + ".save") / output_name::kXml).string());
   std::vector<std::string> lost = pw.not_written;
   if (!stored.ok()) lost.push_back(stored.summary());
+  const RestartManifest restart = store_restart_set(*r.job.store, r.job.location, outdir.string(),
+                                                    needs.prefix, r.layout.ranks, r.layout.pools);
+  if (!restart.parts.empty()) {
+    r.note("restart data stored: " + restart.summary());
+    r.remote["restart"] = {{"files", restart.file_count()},
+                           {"bytes", restart.bytes()},
+                           {"complete", restart.complete},
+                           {"note", restart.note}};
+    r.db.set_remote(r.res.job_id, r.remote);
+    if (!restart.complete) lost.push_back("restart data " + restart.note);
+  }
   for (const auto& l : lost) {
     r.res.message += (r.res.message.empty() ? "" : "; ") + l;
     if (r.res.exit_code == kExitOk) r.res.exit_code = kExitFailure, r.res.state = JobState::kFailed;
