@@ -24,9 +24,6 @@ int run_child(const NodeEnv& node, const NodeContract& settings, const Log& log)
 void read_secret_from_store(NodeContract& c);
 // Writes the secret to <dir>/.job-secret (mode 0600) for mpirun's launcher; returns the path.
 std::string write_secret_file(const NodeContract& c, const std::string& dir);
-// Copies the job's input bundle (input/ in its store) into `work`, as every node's ranks read it (pw.x 6.x
-// opens the pseudopotentials on every rank). Returns how many files; throws qecloud::Error.
-int fetch_input_bundle(storage::ObjectStore& store, const JobLocation& loc, const std::string& work);
 // OpenMPI's plm_rsh_agent: runs `command` (one shell command line) on `host`'s agent, relays its output and
 // returns its exit status (255 when the agent cannot be reached or goes silent, as ssh does).
 int run_exec(const std::string& host, const std::string& command, const NodeContract& settings);

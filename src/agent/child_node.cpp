@@ -17,6 +17,7 @@
 #include "agent/wire.hpp"
 #include "core/error.hpp"
 #include "core/stop_signals.hpp"
+#include "job/outputs.hpp"
 #include "job/store_layout.hpp"
 #include "storage/object_store.hpp"
 

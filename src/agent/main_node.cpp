@@ -23,6 +23,7 @@
 #include "job/report.hpp"
 #include "job/restart_set.hpp"
 #include "job/store_layout.hpp"
+#include "job/time_limit.hpp"
 #include "qe/layout.hpp"
 #include "qe/validator.hpp"
 
@@ -148,6 +149,7 @@ bool gather(MainRun& m, RendezvousServer& rv, const std::string& address, Clock:
   lr.cores = total_slots;
   lr.nodes = m.node.num_nodes;
   lr.kpoints = m.needs.irreducible_kpoints ? m.needs.irreducible_kpoints : m.needs.kpoints_listed;
+  if (m.c.ranks) lr.ranks = m.c.ranks, lr.pools = m.c.pools;  // a resume keeps the layout that wrote its data
   const qe::Layout layout = qe::plan_layout(lr);
   m.report.nodes = layout.nodes, m.report.ranks = layout.ranks, m.report.pools = layout.pools;
   m.tee("layout: " + layout.why);
@@ -157,6 +159,18 @@ bool gather(MainRun& m, RendezvousServer& rv, const std::string& address, Clock:
     pf << p.address << ' ' << p.exec_port << '\n';
   }
   return true;
+}
+
+// The job's time limit (the node contract's, from Slurm's --time or Batch's attemptDurationSeconds): pw.x's
+// max_seconds on this node's copy of the input (pw.x reads its input on rank 0, here), so that it stops
+// itself and writes restart data before the scheduler's signal or kill.
+void apply_time_limit(MainRun& m, Clock::time_point started) {
+  const fs::path input = m.work / m.c.input;
+  const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+  const auto edit = max_seconds_edit(m.c.time_limit_s, elapsed, input_max_seconds(input.string()));
+  if (!edit) return;
+  qe::edit_input_file(input.string(), std::span(&*edit, 1));
+  m.tee(fmt::format("time limit: {} on the staged input ({})", edit->display(), edit->why));
 }
 
 // 3. mpirun with this program as the remote launcher, under the one pw.x supervisor; a lost node stops it.
@@ -282,6 +296,7 @@ int run_main(const NodeEnv& node, const NodeContract& c, const Log& log, bool dr
       m.report.message = "dry run: every node joined; nothing ran";
       return finish(m, rv, log_file);
     }
+    apply_time_limit(m, started);
     run_mpi(m, rv);
   } catch (const std::exception& e) {
     m.report.exit_code = kExitFailure;

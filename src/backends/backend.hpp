@@ -39,6 +39,7 @@ struct JobOptions {
   int join_timeout_s = 60;              // multi-node: how long the main waits for every node
   int slots_per_node = 0;               // netns: 0 = cores / nodes
   int time_limit_s = 24 * 3600;         // submit: each attempt's limit
+  int run_time_limit_s = 0;             // run: --time, from the run's start; 0 = none
   std::string instance_type;            // awsbatch
   std::string partition, account, qos;  // slurm: sbatch's --partition, --account, --qos
   std::string slurm_time;               // slurm: --time, in Slurm's formats ("90", "12:00:00", "2-00")
@@ -56,6 +57,9 @@ struct JobOptions {
   // What release a container image holds, when it is known here (the CLI answers from image labels);
   // awsbatch asks it about qecloud.toml's [aws] image. Null: not known.
   std::function<std::optional<std::pair<qe::QeVersion, std::string>>(const std::string& image)> image_release;
+  // `qecloud resume`: the stopped job, its restart data and the layout to keep (job/resume.hpp); `input` is
+  // the plan's copy of the stopped job's input.
+  std::shared_ptr<const ResumePlan> resume;
 };
 
 // Progress for people while a job runs in the foreground.

@@ -52,8 +52,10 @@ void print_items(const std::vector<backends::awsbatch::InfraItem>& items) {
   for (const auto& i : items) fmt::print("  {:<20} {:<28} {:<22} {}\n", i.kind, i.name, i.state, i.detail);
 }
 
+}  // namespace
+
 // "90m", "12h", "3600", "1d" → seconds.
-int parse_duration(const std::string& text) {
+int parse_duration(const std::string& text, const char* option) {
   const std::size_t digits = std::min(text.size(), text.find_first_not_of("0123456789."));
   const std::string unit = text.substr(digits);
   const auto v = parse_decimal(std::string_view(text).substr(0, digits));
@@ -63,10 +65,8 @@ int parse_duration(const std::string& text) {
                       : unit == "d"               ? 86400
                                                   : -1;
   if (v && mult > 0 && *v > 0 && *v * mult < 1e9) return static_cast<int>(*v * mult);
-  throw UsageError(fmt::format("--timeout '{}': a duration like 3600, 90m, 12h or 2d", text));
+  throw UsageError(fmt::format("{} '{}': a duration like 3600, 90m, 12h or 2d", option, text));
 }
-
-}  // namespace
 
 int cmd_infra(std::vector<std::string> args) {
   CLI::App app{"Create, delete or inspect the AWS resources jobs run on (idempotent).", args[0]};
@@ -114,6 +114,10 @@ int cmd_infra(std::vector<std::string> args) {
 }
 
 int cmd_submit(std::vector<std::string> args) {
+  return submit_job(std::move(args), nullptr);
+}
+
+int submit_job(std::vector<std::string> args, std::shared_ptr<const ResumePlan> resume) {
   CLI::App app{
       "Submit a pw.x job to a scheduler (AWS Batch: a multi-node job; Slurm: sbatch): validate, stage the "
       "inputs, submit, and return. Follow it with `qecloud status|logs|fetch`.",
@@ -147,6 +151,7 @@ int cmd_submit(std::vector<std::string> args) {
   app.add_flag("--json", json_out, "print one JSON object: job_id, batch_job_id, outputs, estimate");
   if (auto rc = parse_command_line(app, args)) return *rc;
   o.given = given_options(app, {"INPUT", "--backend", "--json"});
+  o.resume = std::move(resume);
   const backends::Backend* found = nullptr;
   std::vector<std::string> submitting, foreground;
   for (const auto& b : backends::all()) {
@@ -158,7 +163,7 @@ int cmd_submit(std::vector<std::string> args) {
                                  backend_name, found ? "" : "unknown backend; ", fmt::join(submitting, ", "),
                                  submitting.size() == 1 ? "s" : "", fmt::join(foreground, " and ")));
   const backends::Backend& backend = *found;
-  o.time_limit_s = parse_duration(timeout);
+  o.time_limit_s = parse_duration(timeout, "--timeout");
   // The configured image's QE release, when `qecloud image test` recorded it (here, or on the pushed URI).
   o.image_release = [](const std::string& img) -> std::optional<std::pair<qe::QeVersion, std::string>> {
     const auto r = image::image_release(img);

@@ -2,6 +2,7 @@
 // The table of subcommands. main() only looks the first argument up here and forwards the rest.
 // Adding a subcommand = one file in src/cli/ plus one row in commands.cpp.
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -10,6 +11,9 @@
 
 namespace CLI {
 class App;
+}
+namespace qecloud {
+struct ResumePlan;
 }
 
 namespace qecloud::cli {
@@ -34,12 +38,20 @@ std::optional<int> parse_command_line(CLI::App& app, const std::vector<std::stri
 // The options the user gave on the command line ("--ranks", …), but those in `except`.
 std::set<std::string> given_options(const CLI::App& app, std::initializer_list<const char*> except);
 
+// "90m", "12h", "3600", "1d" → seconds; throws qecloud::UsageError naming `option`.
+int parse_duration(const std::string& text, const char* option);
+
 // Entry point used by main() and by end-to-end tests that call the CLI in-process.
 int run_cli(int argc, char** argv);
 
 int cmd_validate(std::vector<std::string> args);
 int cmd_parse(std::vector<std::string> args);
 int cmd_run(std::vector<std::string> args);
+// `run` and `submit` for `resume`: the same options, with the plan's copy of the stopped job's input as
+// INPUT and its layout kept.
+int run_job(std::vector<std::string> args, std::shared_ptr<const ResumePlan> resume);
+int submit_job(std::vector<std::string> args, std::shared_ptr<const ResumePlan> resume);
+int cmd_resume(std::vector<std::string> args);
 int cmd_list(std::vector<std::string> args);
 int cmd_show(std::vector<std::string> args);
 int cmd_store(std::vector<std::string> args);

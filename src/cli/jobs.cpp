@@ -35,7 +35,8 @@ json job_json(const JobRecord& j) {
           {"layout", j.layout},
           {"results", j.results},
           {"outputs", j.store_url},
-          {"message", j.message}};
+          {"message", j.message},
+          {"resumed_from", j.resumed_from.empty() ? json() : json(j.resumed_from)}};
 }
 
 std::string energy_of(const JobRecord& j) {
@@ -56,6 +57,24 @@ JobRecord find_job(JobDb& db, const std::string& id) {
   auto job = db.find(id);
   if (!job) throw Error(fmt::format("no job '{}' in {} (see `qecloud list`)", id, db.path()));
   return reconcile(db, *job);
+}
+
+// Every attempt of the job's run, oldest first: the jobs it resumed, itself, and those that resumed it (the
+// first of each, as `qecloud resume` makes them one after the other).
+std::vector<JobRecord> attempts(JobDb& db, const JobRecord& job) {
+  std::vector<JobRecord> back;
+  for (JobRecord j = job; !j.resumed_from.empty() && back.size() < 1000;) {
+    auto prev = db.find(j.resumed_from);
+    if (!prev) break;
+    back.push_back(*prev);
+    j = *prev;
+  }
+  std::vector<JobRecord> chain(back.rbegin(), back.rend());
+  chain.push_back(job);
+  for (auto next = db.resumed_by(job.id); !next.empty() && chain.size() < 1000;
+       next = db.resumed_by(chain.back().id))
+    chain.push_back(next.front());
+  return chain;
 }
 
 void print_show(JobDb& db, const JobRecord& job, const qe::Results& r) {
@@ -80,9 +99,27 @@ void print_show(JobDb& db, const JobRecord& job, const qe::Results& r) {
   for (double a : r.scf_accuracy_ry) fmt::print(" {:.1e}", a);
   fmt::print("\n");
   if (r.wall_time_s) fmt::print("  wall      {:.2f} s\n", *r.wall_time_s);
-  fmt::print("  outputs   {}\n  history  ", job.store_url);
-  for (const auto& t : db.transitions(job.id)) fmt::print(" {} {} →", t.at, t.state);
-  fmt::print(" end\n");
+  fmt::print("  outputs   {}\n", job.store_url);
+  if (job.remote.contains("restart") && job.remote["restart"].is_object()) {
+    const json& rs = job.remote["restart"];
+    fmt::print("  restart   {} files, {:.1f} MB{}\n", rs.value("files", 0),
+               static_cast<double>(rs.value("bytes", std::uintmax_t{0})) / 1e6,
+               rs.value("complete", false) ? ", whole (`qecloud resume` continues from it)"
+                                           : ", NOT whole: " + rs.value("note", std::string()));
+  }
+  const auto chain = attempts(db, job);
+  if (chain.size() > 1) {
+    fmt::print("  attempts ");
+    for (std::size_t i = 0; i < chain.size(); ++i)
+      fmt::print("{} {} ({}{})", i ? " →" : "", chain[i].id, to_string(chain[i].state),
+                 chain[i].id == job.id ? ", this one" : "");
+    fmt::print("\n");
+  }
+  const char* label = "  history   ";
+  for (const auto& t : db.transitions(job.id)) {
+    fmt::print("{}{} {}{}\n", label, t.at, t.state, t.note.empty() ? "" : " — " + t.note);
+    label = "            ";
+  }
 }
 
 json status_json(const backends::JobStatus& s) {
@@ -108,10 +145,11 @@ json status_json(const backends::JobStatus& s) {
 
 void print_status(const backends::JobStatus& s) {
   const std::string state(to_string(s.job.state));
-  // The backend's own word only when it says more ("RUNNING", "never submitted"), not "succeeded — succeeded".
+  // The backend's own word only when it says more ("RUNNING", "never submitted"), not "succeeded —
+  // succeeded".
   const bool same = s.backend_state.empty() || s.backend_state == state;
-  fmt::print("job {} ({})\n  state     {}{}{}\n", s.job.id, s.job.backend, state, same ? "" : " — " + s.backend_state,
-             s.reason.empty() ? "" : ": " + s.reason);
+  fmt::print("job {} ({})\n  state     {}{}{}\n", s.job.id, s.job.backend, state,
+             same ? "" : " — " + s.backend_state, s.reason.empty() ? "" : ": " + s.reason);
   if (!s.job.message.empty()) fmt::print("  message   {}\n", s.job.message);
   for (const auto& n : s.nodes)
     fmt::print("  node {:<3} {:<10} {}{}\n", n.index, n.status,
@@ -179,6 +217,12 @@ int cmd_show(std::vector<std::string> args) {
     j["transitions"] = json::array();
     for (const auto& t : db.transitions(job.id))
       j["transitions"].push_back({{"state", t.state}, {"at", t.at}, {"note", t.note}});
+    j["attempts"] = json::array();
+    for (const auto& a : attempts(db, job))
+      j["attempts"].push_back({{"job_id", a.id},
+                               {"state", std::string(to_string(a.state))},
+                               {"exit_code", a.exit_code ? json(*a.exit_code) : json()}});
+    if (job.remote.contains("restart")) j["restart"] = job.remote["restart"];
     fmt::print("{}\n", json_text(j));
     return kExitOk;
   }
@@ -190,7 +234,8 @@ int cmd_show(std::vector<std::string> args) {
 namespace {
 
 // A job its scheduler never received — its input was refused, or the submit failed before the scheduler
-// answered (sbatch's refusal, no credentials): its record is all there is, and the backend has nothing to ask.
+// answered (sbatch's refusal, no credentials): its record is all there is, and the backend has nothing to
+// ask.
 bool never_submitted(const backends::Backend& backend, const JobRecord& job) {
   return backend.run == nullptr && (job.remote.is_null() || job.remote.empty());
 }
@@ -306,7 +351,8 @@ int cmd_fetch(std::vector<std::string> args) {
   const JobRecord job = find_job(db, id);
   if (dir.empty()) dir = job.id;
   if (never_submitted(backends::of(job), job))
-    throw Error(never_submitted_note(job) + ": it has no outputs; `qecloud show " + job.id + "` shows its record");
+    throw Error(never_submitted_note(job) + ": it has no outputs; `qecloud show " + job.id +
+                "` shows its record");
   const auto files = backends::of(job).fetch(db, job, dir);
   fmt::print("job {}: {} file{} in {}\n", job.id, files.size(), files.size() == 1 ? "" : "s", dir);
   return kExitOk;

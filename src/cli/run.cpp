@@ -132,6 +132,10 @@ void use_image(backends::JobOptions& o, const std::string& name, ProgressView& v
 }  // namespace
 
 int cmd_run(std::vector<std::string> args) {
+  return run_job(std::move(args), nullptr);
+}
+
+int run_job(std::vector<std::string> args, std::shared_ptr<const ResumePlan> resume) {
   CLI::App app{
       "Run pw.x on INPUT here: validate it (nothing runs when it is invalid), choose ranks and k-point "
       "pools, show SCF progress, and keep inputs, outputs, restart data and results.json in the store "
@@ -151,6 +155,11 @@ int cmd_run(std::vector<std::string> args) {
   app.add_option("--name", o.name, "a name for the job (default: the input's file name)");
   app.add_option("--grace", o.grace_s, "seconds pw.x gets to stop after Ctrl-C/SIGTERM before it is killed")
       ->check(CLI::Range(0, 86400));
+  std::string time_limit;
+  app.add_option(
+      "--time", time_limit,
+      "the run's time limit (3600, 90m, 12h): pw.x is told to stop (max_seconds) early enough to write "
+      "its restart data and have it stored; `qecloud resume` continues");
   app.add_option("--pw", o.pw, "the pw.x program (a name in PATH, or a path)")->default_str("pw.x");
   app.add_option("--mpirun", o.mpirun, "the mpirun program")->default_str("mpirun");
   app.add_option("--nodes", o.nodes,
@@ -175,6 +184,7 @@ int cmd_run(std::vector<std::string> args) {
   app.add_flag("--json", json, "print one JSON object: job_id, state, exit_code, layout, results, outputs");
   app.add_flag("-q,--quiet", quiet, "no progress on stderr");
   if (auto rc = parse_command_line(app, args)) return *rc;
+  if (!time_limit.empty()) o.run_time_limit_s = parse_duration(time_limit, "--time");
   o.ranks = parse_auto(ranks, "--ranks");
   o.pools = parse_auto(pools, "--pools");
   o.given = given_options(app, {"--json", "--quiet", "INPUT"});
@@ -182,6 +192,12 @@ int cmd_run(std::vector<std::string> args) {
   for (std::string* program : {&o.pw, &o.mpirun})  // a relative path means here, not the job's directory
     if (program->find('/') != std::string::npos) *program = std::filesystem::absolute(*program).string();
   if (o.nodes == 1 && !o.faults.empty()) throw UsageError("--inject-fault needs --nodes");
+  if (resume && (o.ranks || o.pools))
+    throw UsageError(
+        fmt::format("--ranks/--pools: a resume keeps job {}'s layout ({} ranks, {} pools): pw.x's "
+                    "restart files are per rank",
+                    resume->from.id, resume->manifest.ranks, resume->manifest.pools));
+  o.resume = std::move(resume);
   if (o.nodes > 1 && (o.ranks || o.pools))
     throw UsageError("--ranks/--pools with --nodes: the main node plans the layout from the slots that join");
   ProgressView view(quiet);

@@ -86,13 +86,29 @@ class WriteTransaction {
   bool committed_ = false;
 };
 
-constexpr const char* kColumns =
+constexpr const char* kFirstColumns =
     "id, name, input, backend, state, store_url, created_at, started_at, finished_at, exit_code, layout, "
-    "results, message, remote, owner, heartbeat_at";
+    "results, message";
 
 // Columns added after the first schema, with their types: a database made before gets them on open.
 constexpr std::pair<const char*, const char*> kAddedColumns[] = {
-    {"remote", "TEXT"}, {"owner", "TEXT"}, {"heartbeat_at", "TEXT"}};
+    {"remote", "TEXT"}, {"owner", "TEXT"}, {"heartbeat_at", "TEXT"}, {"resumed_from", "TEXT"}};
+
+bool has_column(sqlite3* db, const char* name) {
+  Stmt cols(db, "PRAGMA table_info(jobs)");
+  bool found = false;
+  while (cols.step()) found |= cols.text(1) == name;
+  return found;
+}
+
+// What SELECT reads: every column, the added ones as NULL where a read-only database made by an older qecloud
+// lacks them (it cannot be given them).
+std::string select_columns(sqlite3* db) {
+  std::string cols = kFirstColumns;
+  for (const auto& [name, type] : kAddedColumns)
+    cols += has_column(db, name) ? fmt::format(", {}", name) : ", NULL";
+  return cols;
+}
 
 nlohmann::json parse_json_column(const std::string& text) {
   auto j = nlohmann::json::parse(text.empty() ? "{}" : text, nullptr, false);
@@ -111,6 +127,7 @@ JobRecord read_job(const Stmt& s) {
   j.remote = parse_json_column(s.text(13));
   j.owner = Owner::from_json(parse_json_column(s.text(14)));
   j.heartbeat_at = s.text(15);
+  j.resumed_from = s.text(16);
   return j;
 }
 
@@ -144,6 +161,7 @@ JobDb::JobDb(const std::string& path, bool allow_read_only) : path_(path) {
     if (!open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
       throw Error(fmt::format("cannot open the job database {}", path));
     create_schema();
+    columns_ = select_columns(db_);
     return;
   } catch (const Error& e) {
     close();
@@ -159,6 +177,7 @@ JobDb::JobDb(const std::string& path, bool allow_read_only) : path_(path) {
             sqlite3_exec(db_, "SELECT 1 FROM jobs LIMIT 1", nullptr, nullptr, nullptr) == SQLITE_OK) {
           read_only_ = true;
           sqlite3_busy_timeout(db_, 10000);
+          columns_ = select_columns(db_);
           return;
         }
         close();
@@ -189,12 +208,7 @@ void JobDb::create_schema() {
       exec("CREATE INDEX IF NOT EXISTS transitions_job ON transitions(job_id)");
       // A database made by an older qecloud gets the newer columns here (another process may be adding
       // them at the same moment: its error is then no error).
-      auto has_column = [&](const char* name) {
-        Stmt cols(db_, "PRAGMA table_info(jobs)");
-        bool found = false;
-        while (cols.step()) found |= cols.text(1) == name;
-        return found;
-      };
+      auto has_column = [&](const char* name) { return qecloud::has_column(db_, name); };
       for (const auto& [name, type] : kAddedColumns) {
         if (has_column(name)) continue;
         try {
@@ -229,10 +243,11 @@ void JobDb::exec(const char* sql) {
 void JobDb::insert(const JobRecord& j) {
   const std::string state(to_string(j.state));
   WriteTransaction tx(db_);
-  Stmt s(db_,
-         "INSERT INTO jobs (id, name, input, backend, state, store_url, created_at, started_at, finished_at, "
-         "exit_code, layout, results, message, remote, owner, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-         "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+  Stmt s(
+      db_,
+      "INSERT INTO jobs (id, name, input, backend, state, store_url, created_at, started_at, finished_at, "
+      "exit_code, layout, results, message, remote, owner, heartbeat_at, resumed_from) VALUES (?1, ?2, ?3, "
+      "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
   s.bind(1, j.id).bind(2, j.name).bind(3, j.input).bind(4, j.backend).bind(5, state).bind(6, j.store_url);
   const std::string now = now_utc_iso8601();
   s.bind(7, j.created_at.empty() ? now : j.created_at).bind(8, j.started_at).bind(9, j.finished_at);
@@ -242,7 +257,8 @@ void JobDb::insert(const JobRecord& j) {
       .bind(13, j.message)
       .bind(14, json_text(j.remote, -1))
       .bind(15, json_text(j.owner.to_json(), -1))
-      .bind(16, j.owner.empty() ? j.heartbeat_at : now);
+      .bind(16, j.owner.empty() ? j.heartbeat_at : now)
+      .bind(17, j.resumed_from);
   s.step();
   Stmt t(db_, "INSERT INTO transitions (job_id, state, at, note) VALUES (?1, ?2, ?3, '')");
   t.bind(1, j.id).bind(2, state).bind(3, now).step();
@@ -329,7 +345,7 @@ std::optional<JobRecord> JobDb::find(const std::string& id_or_prefix) {
   // The prefix is compared as text, never as a LIKE pattern: `show %` must not match every job.
   Stmt s(db_, fmt::format("SELECT {} FROM jobs WHERE id = ?1 OR substr(id, 1, length(?1)) = ?1 "
                           "ORDER BY id = ?1 DESC LIMIT 3",
-                          kColumns)
+                          columns_)
                   .c_str());
   s.bind(1, id_or_prefix);
   std::vector<JobRecord> found;
@@ -343,8 +359,19 @@ std::optional<JobRecord> JobDb::find(const std::string& id_or_prefix) {
 
 std::vector<JobRecord> JobDb::list(int limit) {
   Stmt s(db_,
-         fmt::format("SELECT {} FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?1", kColumns).c_str());
+         fmt::format("SELECT {} FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?1", columns_).c_str());
   s.bind(1, std::optional<int>(limit));
+  std::vector<JobRecord> out;
+  while (s.step()) out.push_back(read_job(s));
+  return out;
+}
+
+std::vector<JobRecord> JobDb::resumed_by(const std::string& id) {
+  if (columns_.find("resumed_from") == std::string::npos) return {};
+  Stmt s(
+      db_,
+      fmt::format("SELECT {} FROM jobs WHERE resumed_from = ?1 ORDER BY created_at, id", columns_).c_str());
+  s.bind(1, id);
   std::vector<JobRecord> out;
   while (s.step()) out.push_back(read_job(s));
   return out;

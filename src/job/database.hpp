@@ -33,6 +33,7 @@ struct JobRecord {
   nlohmann::json remote = nlohmann::json::object();
   Owner owner;               // the process carrying the job through; empty once a scheduler has it
   std::string heartbeat_at;  // ISO 8601 UTC, refreshed by the owner while it runs
+  std::string resumed_from;  // the job whose restart data this one continues (`qecloud resume`); empty
 };
 
 struct Transition {
@@ -74,6 +75,8 @@ class JobDb {
   std::optional<JobRecord> find(const std::string& id_or_prefix);
   std::vector<JobRecord> list(int limit = 50);
   std::vector<Transition> transitions(const std::string& id);
+  // The jobs that resumed `id` (their resumed_from), oldest first.
+  std::vector<JobRecord> resumed_by(const std::string& id);
 
  private:
   void exec(const char* sql);
@@ -82,6 +85,7 @@ class JobDb {
                     const std::string& message, const std::vector<JobState>* from);
   std::string path_;
   bool read_only_ = false;
+  std::string columns_;  // what SELECT reads (database.cpp: select_columns)
   sqlite3* db_ = nullptr;
 };
 

@@ -30,6 +30,9 @@ inline constexpr const char* kHeartbeat = "QECLOUD_HEARTBEAT_INTERVAL";
 inline constexpr const char* kLostAfter = "QECLOUD_HEARTBEAT_TIMEOUT";
 inline constexpr const char* kOversubscribed = "QECLOUD_AGENT_OVERSUBSCRIBED";
 inline constexpr const char* kLauncher = "QECLOUD_MPI_LAUNCHER";
+inline constexpr const char* kRanks = "QECLOUD_RANKS";
+inline constexpr const char* kPools = "QECLOUD_POOLS";
+inline constexpr const char* kTimeLimit = "QECLOUD_TIME_LIMIT";
 // Set by the main node for mpirun's launcher (`qecloud agent exec`): "address port" of every node.
 inline constexpr const char* kPeers = "QECLOUD_AGENT_PEERS";
 // The secret is not in the environment: the nodes read it from the job's store (store_layout's secret_key).
@@ -62,6 +65,12 @@ struct NodeContract {
   // backend's default) or "scheduler" (mpirun's own support for the scheduler it runs under: srun in a
   // Slurm job; the two are compared in docs/ARCHITECTURE.md, "Slurm").
   std::string launcher = "agent";
+  // A layout to keep (a resume: pw.x's per-rank restart files need the layout that wrote them); 0 = the main
+  // plans it from the slots that join.
+  int ranks = 0, pools = 0;
+  // The job's (or the attempt's) time limit in seconds from the main node's start, 0 = none: the main sets
+  // pw.x's max_seconds from it (job/time_limit.hpp), so pw.x stops itself and writes restart data in time.
+  int time_limit_s = 0;
 
   bool has_job() const { return !store_url.empty(); }
   // Every variable of the contract (the job's part only when has_job()).

@@ -63,6 +63,18 @@ StoreReport store_outputs(storage::ObjectStore& store, const JobLocation& loc, c
   return put_files(store, files);
 }
 
+int fetch_input_bundle(storage::ObjectStore& store, const JobLocation& loc, const std::string& dir) {
+  const std::string in_prefix = loc.input_prefix();
+  int n = 0;
+  for (const auto& obj : store.list(in_prefix)) {
+    const fs::path dest = fs::path(dir) / obj.key.substr(in_prefix.size());
+    fs::create_directories(dest.parent_path());
+    store.get_file(obj.key, dest.string());
+    ++n;
+  }
+  return n;
+}
+
 std::vector<std::string> fetch_outputs(storage::ObjectStore& store, const JobLocation& loc,
                                        const std::string& dir) {
   const std::string prefix = loc.output_prefix();

@@ -34,6 +34,12 @@ StoreReport put_files(storage::ObjectStore& store, const std::vector<PutFile>& f
 StoreReport store_outputs(storage::ObjectStore& store, const JobLocation& loc, const std::string& run_dir,
                           const std::string& xml, const std::vector<std::string>& extra = {});
 
+// Copies the job's input bundle (input/ in its store) into `dir`: every node of a multi-node job needs it
+// where its ranks run (pw.x 6.x opens the pseudopotentials on every rank: the rehearsal inside an image
+// without Debian's quantum-espresso-data showed rank 2 failing in readpp), and a resume starts from it.
+// Returns how many files; throws qecloud::Error.
+int fetch_input_bundle(storage::ObjectStore& store, const JobLocation& loc, const std::string& dir);
+
 // Downloads everything under the job's output/ into `dir`; returns the local paths written.
 std::vector<std::string> fetch_outputs(storage::ObjectStore& store, const JobLocation& loc,
                                        const std::string& dir);

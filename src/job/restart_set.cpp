@@ -141,7 +141,12 @@ RestartManifest store_restart_set(storage::ObjectStore& store, const JobLocation
   m.complete = part.failed.empty();
   for (const auto& f : part.failed) m.note += (m.note.empty() ? "not stored: " : "; ") + f;
   m.parts.push_back(std::move(part.part));
-  write_restart_manifest(store, loc, m);
+  try {
+    write_restart_manifest(store, loc, m);
+  } catch (const std::exception& e) {  // a full store: the set cannot be trusted without its manifest
+    m.complete = false;
+    m.note += fmt::format("{}the manifest was not stored ({})", m.note.empty() ? "" : "; ", e.what());
+  }
   return m;
 }
 

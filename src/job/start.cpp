@@ -46,7 +46,8 @@ qe::ValidationEnv validation_env(const JobRequest& req, const std::string& run_d
     qe::ValidationEnv env = qe::ValidationEnv::from_process_without_pw(run_dir);
     env.qe_version_unknown = true;
     env.qe_version_unknown_why =
-        "the pw.x that will run this is not on this machine and no release is recorded for it (`qecloud image "
+        "the pw.x that will run this is not on this machine and no release is recorded for it (`qecloud "
+        "image "
         "test` records an image's)";
     return env;
   }
@@ -71,7 +72,9 @@ StartedJob start_job(const JobRequest& req, JobDb& db,
   JobRecord& rec = js.record;
   rec.id = js.location.id;
   rec.name = req.name.empty() ? input.filename().string() : req.name;
-  rec.input = input.string();
+  rec.input = req.resume ? req.resume->from.input : input.string();
+  if (req.resume) rec.resumed_from = req.resume->from.id;
+  if (req.resume && req.name.empty()) rec.name = req.resume->from.name;
   rec.backend = req.backend;
   rec.store_url = js.location.url();
   rec.owner = Owner::self();
@@ -90,6 +93,12 @@ StartedJob start_job(const JobRequest& req, JobDb& db,
     return js;
   }
   js.bundle = input_bundle(input.string(), js.report.needs);
+  if (req.resume) {
+    guard.step("fetching the restart data of job " + req.resume->from.id);
+    add_restart_set(*req.resume, js.report.needs, js.bundle);
+    js.resume = req.resume;
+    db.set_state(rec.id, JobState::kCreated, resume_note(*req.resume));
+  }
   guard.release();  // the caller guards the rest
   return js;
 }
@@ -100,6 +109,7 @@ NodeContract job_contract(const StartedJob& job) {
   c.store_url = job.location.root_url;
   c.store_job = job.location.key();
   c.input = job.bundle.input_rel;
+  if (job.resume) c.ranks = job.resume->manifest.ranks, c.pools = job.resume->manifest.pools;
   return c;
 }
 

@@ -10,6 +10,7 @@
 
 #include "job/database.hpp"
 #include "job/node_contract.hpp"
+#include "job/resume.hpp"
 #include "job/store_layout.hpp"
 #include "qe/validator.hpp"
 #include "storage/object_store.hpp"
@@ -29,6 +30,9 @@ struct JobRequest {
   // label): the input is judged for it, and `qe_version_source` names where it came from.
   std::optional<qe::QeVersion> qe_version;
   std::string qe_version_source;
+  // A resume (job/resume.hpp): `input` is the plan's copy; the record names the stopped job's input and
+  // links to it, and the bundle carries its restart data.
+  std::shared_ptr<const ResumePlan> resume;
 };
 
 struct StartedJob {
@@ -38,6 +42,7 @@ struct StartedJob {
   qe::ValidationReport report;
   InputBundle bundle;    // valid inputs only
   bool refused = false;  // invalid input: recorded as invalid, exit kExitBadInput; nothing may run
+  std::shared_ptr<const ResumePlan> resume;  // a resume: the layout to keep (resume->manifest)
 };
 
 // Throws qecloud::Error (exit kExitBadInput) when `path` is missing, not a regular file (a directory, a
@@ -52,7 +57,8 @@ StartedJob start_job(const JobRequest& req, JobDb& db,
 // Puts the bundle under the job's input/ in its store (what a node's agent fetches and reruns).
 void stage_inputs(const StartedJob& job);
 // The node contract of a job its backend starts on several nodes: a fresh per-job secret, the store, the
-// job's key in it and the input's path in the bundle; the rest keeps the contract's defaults.
+// job's key in it, the input's path in the bundle and, for a resume, the layout to keep; the rest keeps the
+// contract's defaults.
 NodeContract job_contract(const StartedJob& job);
 // Copies the bundle into `dir` (a local run's work directory) with the same layout as input/.
 void copy_bundle(const InputBundle& bundle, const std::string& dir);

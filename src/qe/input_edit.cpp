@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "qe/pw_input.hpp"
 
 namespace fs = std::filesystem;
 
@@ -72,11 +73,41 @@ std::vector<std::pair<std::string, Span>> namelists(std::string_view t) {
   return out;
 }
 
+// Where the assignment `e.variable = …` that pw.x would read (the last) is in the text: [begin, end) from the
+// name to the end of its value. nullopt when the namelist does not assign it (or not as one plain value).
+std::optional<std::pair<std::size_t, std::size_t>> assignment_span(std::string_view t, const InputEdit& e) {
+  const ParseResult p = parse_pw_input(t, "staged input");
+  const NamelistEntry* entry = p.input.entry(e.namelist, e.variable);
+  if (!entry || entry->values.size() != 1) return std::nullopt;
+  std::size_t at = 0;
+  for (int line = 1; line < entry->loc.line; ++line) {
+    at = t.find('\n', at);
+    if (at == std::string_view::npos) return std::nullopt;
+    ++at;
+  }
+  at += static_cast<std::size_t>(entry->loc.column - 1);
+  std::size_t i = at + e.variable.size();
+  if (at >= t.size() || i > t.size()) return std::nullopt;
+  i = t.find_first_not_of(" \t", i);
+  if (i == std::string_view::npos || t[i] != '=') return std::nullopt;
+  i = t.find_first_not_of(" \t", i + 1);
+  if (i == std::string_view::npos) return std::nullopt;
+  if (t[i] == '\'' || t[i] == '"') {
+    const std::size_t close = t.find(t[i], i + 1);
+    if (close == std::string_view::npos) return std::nullopt;
+    return std::pair{at, close + 1};
+  }
+  const std::size_t end = t.find_first_of(" \t\r\n,/!", i);
+  return std::pair{at, end == std::string_view::npos ? t.size() : end};
+}
+
 Expected<std::string, std::string> apply_one(std::string_view t, const InputEdit& e) {
   const auto rank = std::find(kOrder.begin(), kOrder.end(), e.namelist);
   if (rank == kOrder.end()) return unexpected(fmt::format("&{} is not a namelist pw.x reads", e.namelist));
-  const auto all = namelists(t);
   const std::string assignment = fmt::format("{} = {}", e.variable, e.value);
+  if (const auto span = assignment_span(t, e))  // the assignment pw.x reads, rewritten where it is
+    return std::string(t.substr(0, span->first)) + assignment + std::string(t.substr(span->second));
+  const auto all = namelists(t);
   for (const auto& [name, span] : all) {
     if (name != e.namelist) continue;
     if (span.close == std::string_view::npos)

@@ -3,9 +3,9 @@
 // for a run (restart_mode = 'restart' on a resume, max_seconds from a time limit, a recovery's mixing_beta)
 // is made on the copy in the work directory and recorded with the job.
 //
-// An edit sets one variable in one namelist by adding the assignment just before the namelist's closing
-// '/': gfortran's namelist read — which is pw.x's (read_namelists) — lets a later assignment of a variable
-// win, so the earlier ones stay as the user wrote them and the edit is visible as the last line. A namelist
+// An edit sets one variable in one namelist: the assignment pw.x reads (gfortran's namelist read — pw.x's
+// read_namelists — lets the last one win) is rewritten where it is; a variable the namelist does not set is
+// added just before the namelist's closing '/'. Nothing else of the text changes. A namelist
 // the input lacks (an input may omit &ELECTRONS and &IONS) is added in pw.x's order: CONTROL, SYSTEM,
 // ELECTRONS, IONS, CELL (QE's INPUT_PW: "namelists must appear in this order").
 #include <span>

@@ -176,6 +176,10 @@ run run "$long"
 check "run of an over-long path: exit 3" eval 'rc 3 && err_has "too long"'
 run list --json
 check "none of those was recorded" eval 'rc 0 && python3 -c "import json; assert json.load(open(\"$work/out\")) == []"'
+run resume 20990101-000000-none
+check "resume of a job that is not recorded names it" eval 'rc 2 && err_has "no job '"'"'20990101-000000-none'"'"'"'
+run resume --help
+check "resume --help says what it keeps" eval 'rc 0 && out_has "restart_mode" && out_has "same MPI layout"'
 run show %
 check "show % matches no job (a prefix is text, not a pattern)" eval 'rc 1 && err_has "no job '"'"'%'"'"'"'
 run run "$src/examples/si/scf.in" --nodes 2 --join-timeout 0

@@ -51,6 +51,21 @@ TEST(JobDb, RecordsStatesLayoutAndResults) {
   EXPECT_FALSE(db.find("nope"));
 }
 
+TEST(JobDb, AResumeIsLinkedBothWays) {
+  TempDb t;
+  JobDb db(t.path());
+  db.insert(job("20261124-000000-aaaa"));
+  JobRecord second = job("20261124-000100-bbbb");
+  second.resumed_from = "20261124-000000-aaaa";
+  db.insert(second);
+  EXPECT_EQ(db.find("20261124-000100-bbbb")->resumed_from, "20261124-000000-aaaa");
+  EXPECT_EQ(db.find("20261124-000000-aaaa")->resumed_from, "");
+  const auto by = db.resumed_by("20261124-000000-aaaa");
+  ASSERT_EQ(by.size(), 1u);
+  EXPECT_EQ(by[0].id, "20261124-000100-bbbb");
+  EXPECT_TRUE(db.resumed_by("20261124-000100-bbbb").empty());
+}
+
 TEST(JobDb, AmbiguousPrefixIsAnError) {
   TempDb t;
   JobDb db(t.path());

@@ -17,15 +17,28 @@ std::optional<std::string> read_string(const std::string& text, std::string_view
   return parse_pw_input(text, "x.in").input.get_string(nl, var);
 }
 
-TEST(InputEdit, TheAssignmentGoesBeforeTheClosingSlashAndWins) {
+TEST(InputEdit, TheAssignmentPwxReadsIsRewrittenWhereItIs) {
   const std::string in =
       "&CONTROL\n  calculation = 'scf'\n  restart_mode = 'from_scratch'\n/\n&SYSTEM\n  ibrav = 2\n/\n";
   const std::string out = edit(in, {{"control", "restart_mode", "'restart'", ""}});
+  EXPECT_EQ(out, "&CONTROL\n  calculation = 'scf'\n  restart_mode = 'restart'\n/\n&SYSTEM\n  ibrav = 2\n/\n");
+  EXPECT_EQ(read_string(out, "control", "restart_mode"), "restart");
+}
+
+TEST(InputEdit, OnlyTheLastOfSeveralAssignmentsIsRewrittenAndTheRestOfTheLineStays) {
+  const std::string in =
+      "&control\n restart_mode='from_scratch', prefix='si'\n/\n&electrons\n mixing_beta = 0.7, "
+      "conv_thr=1d-8\n"
+      " mixing_beta=0.9d0 ! too high\n/\n";
+  const std::string out =
+      edit(in, {{"control", "restart_mode", "'restart'", ""}, {"electrons", "mixing_beta", "0.63", ""}});
   EXPECT_EQ(
       out,
-      "&CONTROL\n  calculation = 'scf'\n  restart_mode = 'from_scratch'\n  restart_mode = 'restart'\n/\n"
-      "&SYSTEM\n  ibrav = 2\n/\n");
-  EXPECT_EQ(read_string(out, "control", "restart_mode"), "restart");
+      "&control\n restart_mode = 'restart', prefix='si'\n/\n&electrons\n mixing_beta = 0.7, conv_thr=1d-8\n"
+      " mixing_beta = 0.63 ! too high\n/\n");
+  const auto p = parse_pw_input(out, "x.in");
+  EXPECT_EQ(p.input.get_real("electrons", "mixing_beta"), 0.63);
+  EXPECT_EQ(p.input.get_string("control", "prefix"), "si");
 }
 
 TEST(InputEdit, ASlashAfterValuesOnOneLineAndSlashesInStringsAndComments) {

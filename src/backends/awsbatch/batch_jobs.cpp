@@ -219,7 +219,8 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
                               .store_region = c.region,
                               .pw = "",
                               .qe_version = release,
-                              .qe_version_source = release_source},
+                              .qe_version_source = release_source,
+                              .resume = o.resume},
                              db, obs.on_validated);
   Submitted out = submitted_of(job);
   if (out.refused) return out;
@@ -244,6 +245,7 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
     // Batch starts the children only once the main is RUNNING, and each still pulls the image and attaches
     // its network interface: AWS's own multi-node sample waits 600 s for them.
     contract.join_timeout_s = kBatchJoinTimeout;
+    contract.time_limit_s = o.time_limit_s;  // attemptDurationSeconds: pw.x stops itself before Batch's kill
     // Not in SubmitJob's environment (see submit_job_input): the nodes read it from the job's prefix, which
     // only the job role may read.
     put_secret(*job.store, job.location, contract.secret);

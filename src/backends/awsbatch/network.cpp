@@ -55,8 +55,8 @@ DefaultRoute default_route(const json& route_table) {
 std::map<std::string, json> route_tables_of(aws::Api& api, const std::string& vpc,
                                             const std::vector<std::string>& subnets) {
   std::map<std::string, json> out;
-  const json tables = api.must(
-      {"ec2", "DescribeRouteTables", {{"Filters", json::array({filter("vpc-id", {vpc})})}}});
+  const json tables =
+      api.must({"ec2", "DescribeRouteTables", {{"Filters", json::array({filter("vpc-id", {vpc})})}}});
   json main;
   for (const auto& t : list_at(tables, "routeTableSet"))
     for (const auto& a : list_at(t, "associationSet")) {
@@ -80,7 +80,8 @@ std::vector<json> live_endpoints(aws::Api& api, const AwsConfig& c, std::vector<
   std::vector<json> out;
   for (const auto& e : list_at(found, "vpcEndpointSet")) {
     std::string state = text(e, "state");
-    std::transform(state.begin(), state.end(), state.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    std::transform(state.begin(), state.end(), state.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
     if (state != "deleting" && state != "deleted" && state != "failed" && state != "rejected")
       out.push_back(e);
   }
@@ -146,9 +147,10 @@ NetworkPlan plan_network(aws::Api& api, const AwsConfig& c) {
     return fmt::format("{}", fmt::join(parts, "; "));
   };
   if (by_vpc.size() > 1)
-    throw UsageError(fmt::format("{}: the subnets are in {} VPCs ({}); a compute environment's subnets "
-                                 "must share one VPC",
-                                 where, by_vpc.size(), listing(by_vpc)));
+    throw UsageError(
+        fmt::format("{}: the subnets are in {} VPCs ({}); a compute environment's subnets "
+                    "must share one VPC",
+                    where, by_vpc.size(), listing(by_vpc)));
   if (by_zone.size() > 1)
     throw UsageError(fmt::format(
         "{}: the subnets are in {} availability zones ({}); the cluster placement group that keeps MPI "
@@ -253,13 +255,14 @@ std::vector<std::string> make_network(aws::Api& api, const AwsConfig& c, const N
   }
   const auto have = security_groups(api, {id});
   if (have.empty() || !admits_all_from(list_at(have.front(), "ipPermissions"), {id})) {
-    api.must({"ec2",
-              "AuthorizeSecurityGroupIngress",
-              {{"GroupId", id},
-               {"IpPermissions",
-                json::array({{{"IpProtocol", "-1"},
-                              {"UserIdGroupPairs",
-                               json::array({{{"GroupId", id}, {"Description", "the job's other nodes"}}})}}})}}});
+    api.must(
+        {"ec2",
+         "AuthorizeSecurityGroupIngress",
+         {{"GroupId", id},
+          {"IpPermissions",
+           json::array({{{"IpProtocol", "-1"},
+                         {"UserIdGroupPairs",
+                          json::array({{{"GroupId", id}, {"Description", "the job's other nodes"}}})}}})}}});
     if (state == "exists") state = "updated";
   }
   items.push_back({"security group", mpi_group_name(c), state, id + ": all traffic from itself"});

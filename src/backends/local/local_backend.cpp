@@ -16,6 +16,7 @@
 #include "job/reconcile.hpp"
 #include "job/restart_set.hpp"
 #include "job/start.hpp"
+#include "job/time_limit.hpp"
 
 namespace fs = std::filesystem;
 
@@ -35,6 +36,8 @@ struct LocalRun {
   qe::Layout layout;
   std::optional<CoreClaim> cores;
   fs::path work, run_dir;
+  std::chrono::steady_clock::time_point started =
+      std::chrono::steady_clock::now();              // --time counts from here
   nlohmann::json remote = nlohmann::json::object();  // the record's: work_dir, restart, resumed_from
 
   void note(const std::string& s) const {
@@ -58,6 +61,8 @@ qe::LayoutRequest layout_request(const LocalRun& r, int cores) {
   lr.cores = cores;
   lr.ranks = r.o.ranks;
   lr.pools = r.o.pools;
+  if (r.job.resume)  // pw.x's per-rank restart files need the layout that wrote them
+    lr.ranks = r.job.resume->manifest.ranks, lr.pools = r.job.resume->manifest.pools;
   lr.kpoints = needs.irreducible_kpoints ? needs.irreducible_kpoints : needs.kpoints_listed;
   lr.allow_oversubscribe = r.o.oversubscribe;
   return lr;
@@ -69,7 +74,7 @@ bool plan(LocalRun& r) {
   const int machine = detect_topology().physical_cores;
   (void)qe::plan_layout(layout_request(r, machine));  // an impossible --ranks/--pools fails before any wait
   r.guard->step("waiting for cores");
-  CoreRequest cr{machine, r.o.ranks, r.o.oversubscribe, r.res.job_id, ""};
+  CoreRequest cr{machine, layout_request(r, machine).ranks, r.o.oversubscribe, r.res.job_id, ""};
   r.cores = claim_cores(cr, {[&](const std::string& s) { r.note(s); }, [&] { return r.signals.received(); },
                              [&] { r.heartbeat->tick(); }});
   if (!r.cores) return false;
@@ -94,6 +99,18 @@ void stage(LocalRun& r) {
   r.remote["work_dir"] = r.run_dir.string();
   r.db.set_remote(r.res.job_id, r.remote);
   stage_inputs(r.job);
+}
+
+// `run --time`: pw.x's max_seconds on the staged copy of the input, early enough to stop and store the
+// restart data. Returns the note for the record ("; &control max_seconds = 3197 (…)"), empty without a limit.
+std::string apply_time_limit(LocalRun& r) {
+  const fs::path input = r.work / r.job.bundle.input_rel;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - r.started).count();
+  const auto edit = max_seconds_edit(r.o.run_time_limit_s, elapsed, input_max_seconds(input.string()));
+  if (!edit) return {};
+  qe::edit_input_file(input.string(), std::span(&*edit, 1));
+  r.note(fmt::format("time limit: {} on the staged input ({})", edit->display(), edit->why));
+  return fmt::format("; {} ({})", edit->display(), edit->why);
 }
 
 PwRunResult execute(LocalRun& r, const ProgramRunner& runner) {
@@ -121,9 +138,10 @@ PwRunResult execute(LocalRun& r, const ProgramRunner& runner) {
   ev.on_note = r.obs.on_note;
   ev.stop_signal = [&] { return r.signals.received(); };
   ev.on_tick = [&] { r.heartbeat->tick(); };
+  const std::string limit = apply_time_limit(r);
   r.guard->step("running pw.x");
   r.db.set_state(r.res.job_id, JobState::kRunning,
-                 fmt::format("{} ranks, {} pools", r.layout.ranks, r.layout.pools));
+                 fmt::format("{} ranks, {} pools{}", r.layout.ranks, r.layout.pools, limit));
   return run_pw(run, runner, ev);
 }
 
@@ -150,8 +168,14 @@ void finish(LocalRun& r, const PwRunResult& pw) {
                            {"bytes", restart.bytes()},
                            {"complete", restart.complete},
                            {"note", restart.note}};
-    r.db.set_remote(r.res.job_id, r.remote);
+    try {
+      r.db.set_remote(r.res.job_id, r.remote);
+    } catch (const std::exception&) {  // a full disk: guard->finish below says the record was not written
+    }
     if (!restart.complete) lost.push_back("restart data " + restart.note);
+    if (restart.complete && r.res.state == JobState::kStopped)
+      r.res.message += fmt::format("{}`qecloud resume {}` continues from its restart data",
+                                   r.res.message.empty() ? "" : "; ", r.res.job_id);
   }
   for (const auto& l : lost) {
     r.res.message += (r.res.message.empty() ? "" : "; ") + l;
@@ -172,12 +196,16 @@ void finish(LocalRun& r, const PwRunResult& pw) {
 RunResult run_with(const JobOptions& o, const RunObserver& obs, const ProgramRunner& runner) {
   refuse_options(
       o, "local",
-      {"--ranks", "--pools", "--oversubscribe", "--pw", "--grace", "--store", "--name", "--mpirun"},
+      {"--ranks", "--pools", "--oversubscribe", "--pw", "--grace", "--store", "--name", "--mpirun", "--time"},
       "it runs on this machine (for several nodes, give --nodes)");
   LocalRun r{o, obs};
-  r.job =
-      start_job({.input = o.input, .name = o.name, .store_url = o.store_url, .backend = "local", .pw = o.pw},
-                r.db, obs.on_validated);
+  r.job = start_job({.input = o.input,
+                     .name = o.name,
+                     .store_url = o.store_url,
+                     .backend = "local",
+                     .pw = o.pw,
+                     .resume = o.resume},
+                    r.db, obs.on_validated);
   r.res.job_id = r.job.record.id;
   r.res.outputs_url = r.job.location.url();
   if (r.job.refused) {

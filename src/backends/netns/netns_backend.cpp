@@ -30,7 +30,7 @@ std::string self_exe() {
 std::vector<ClusterFault> check(const JobOptions& o) {
   refuse_options(o, "netns",
                  {"--nodes", "--slots-per-node", "--join-timeout", "--pw", "--mpirun", "--grace", "--store",
-                  "--name", "--inject-fault", "--image"},
+                  "--name", "--inject-fault", "--image", "--time"},
                  "the main node plans ranks and pools from the slots that join");
   if (!o.rootfs.empty() && (o.given.count("--pw") || o.given.count("--mpirun")))
     throw UsageError("--pw/--mpirun with --image: the image's own pw.x and mpirun run the job");
@@ -59,6 +59,7 @@ NodeContract contract_for(const JobOptions& o, const StartedJob& job, int slots,
   c.mpirun = o.mpirun;
   c.grace_s = o.grace_s;
   c.join_timeout_s = o.join_timeout_s;
+  c.time_limit_s = o.run_time_limit_s;
   c.slots = slots;
   c.yield_when_idle = oversubscribed;
   c.work_root = "/tmp/qecloud-agent";
@@ -124,7 +125,8 @@ RunResult run(const JobOptions& o, const RunObserver& obs) {
                               .backend = "netns",
                               .pw = o.rootfs.empty() ? o.pw : "",
                               .qe_version = o.qe_version,
-                              .qe_version_source = o.qe_version_source},
+                              .qe_version_source = o.qe_version_source,
+                              .resume = o.resume},
                              db, obs.on_validated);
   RunResult res;
   res.job_id = job.record.id;

@@ -102,7 +102,8 @@ NetnsCluster::NetnsCluster(int nodes, const Options& options)
       }
       ip({"-n", hub, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns});
       ip({"-n", hub, "link", "set", veth, "master", "br0", "up"});
-      if (options.isolated) ip({"-n", hub, "link", "set", "dev", veth, "type", "bridge_slave", "isolated", "on"});
+      if (options.isolated)
+        ip({"-n", hub, "link", "set", "dev", veth, "type", "bridge_slave", "isolated", "on"});
       ip({"-n", ns, "addr", "add", address(i) + "/24", "dev", "eth0"});
       ip({"-n", ns, "link", "set", "eth0", "up"});
       ip({"-n", ns, "link", "set", "lo", "up"});

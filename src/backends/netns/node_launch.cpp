@@ -73,7 +73,8 @@ pid_t start_node(const NodeLaunch& l, NetnsCluster& cluster, int i) {
   std::vector<std::string> shared = l.shared;
   if (l.rootfs.empty()) shared.push_back(l.argv.front());  // in an image, the program is the image's
   shared.push_back(l.log_dir);
-  const pid_t pid = cluster.start(i, l.argv, env, fmt::format("{}/node-{}.log", l.log_dir, i), shared, l.rootfs);
+  const pid_t pid =
+      cluster.start(i, l.argv, env, fmt::format("{}/node-{}.log", l.log_dir, i), shared, l.rootfs);
   if (l.on_event) l.on_event(i, "started", 0);
   return pid;
 }
@@ -87,9 +88,11 @@ std::vector<pid_t> start_nodes(const NodeLaunch& l, NetnsCluster& cluster) {
 }
 
 // Delayed nodes whose time has come.
-void start_due(const NodeLaunch& l, NetnsCluster& cluster, std::vector<pid_t>& pids, Clock::time_point began) {
+void start_due(const NodeLaunch& l, NetnsCluster& cluster, std::vector<pid_t>& pids,
+               Clock::time_point began) {
   for (const auto& [i, delay] : l.start_delays)
-    if (pids[static_cast<std::size_t>(i)] == 0 && Clock::now() - began >= std::chrono::duration<double>(delay))
+    if (pids[static_cast<std::size_t>(i)] == 0 &&
+        Clock::now() - began >= std::chrono::duration<double>(delay))
       pids[static_cast<std::size_t>(i)] = start_node(l, cluster, i);
 }
 
@@ -126,7 +129,8 @@ class FaultClock {
 };
 
 // Follows the main until it exits; its exit status is the job's. A stop signal is passed on to the main.
-int follow_main(const NodeLaunch& l, NetnsCluster& cluster, std::vector<pid_t>& pids, const StopSignals& signals) {
+int follow_main(const NodeLaunch& l, NetnsCluster& cluster, std::vector<pid_t>& pids,
+                const StopSignals& signals) {
   const auto began = Clock::now();
   LogFollower follow(fmt::format("{}/node-0.log", l.log_dir));
   FaultClock faults(l);

@@ -7,8 +7,8 @@
 #include "backends/slurm/config.hpp"
 #include "backends/slurm/slurm_jobs.hpp"
 #include "core/error.hpp"
-#include "job/foreground.hpp"
 #include "core/process.hpp"
+#include "job/foreground.hpp"
 #include "qe/qe_version.hpp"
 
 namespace fs = std::filesystem;

@@ -15,10 +15,10 @@
 #include "backends/slurm/slurm_state.hpp"
 #include "core/error.hpp"
 #include "core/hostlist.hpp"
+#include "core/process.hpp"
 #include "job/node_contract.hpp"
 #include "job/scheduled.hpp"
 #include "job/start.hpp"
-#include "core/process.hpp"
 #include "qe/qe_version.hpp"
 
 namespace fs = std::filesystem;
@@ -76,7 +76,10 @@ SbatchJob batch_job(const SlurmConfig& c, const SubmitPlan& p, const StartedJob&
   j.output = (work / "slurm-%j.out").string();
   j.chdir = work.string();
   j.modules = c.modules;
-  j.contract = contract_for(c, p, job).to_env();
+  NodeContract n = contract_for(c, p, job);
+  // pw.x is to stop itself before Slurm's signal, which comes signal_margin() before the limit.
+  if (j.time_s) n.time_limit_s = std::max(1, *j.time_s - signal_margin(j));
+  j.contract = n.to_env();
   j.qecloud = c.qecloud.empty() ? qecloud_exe : c.qecloud;
   return j;
 }
@@ -168,7 +171,13 @@ Submitted submit(const SlurmRunner& run, const SlurmConfig& c, const JobOptions&
   // The input is judged as the cluster's pw.x would judge it when that pw.x is here too (a login node
   // usually has the same modules); otherwise against every release, and the main node checks it again.
   const std::string pw_here = find_program(c.pw).empty() ? "" : c.pw;
-  StartedJob job = start_job({.input = o.input, .name = o.name, .store_url = p.store_url, .backend = "slurm", .pw = pw_here}, db, obs.on_validated);
+  StartedJob job = start_job({.input = o.input,
+                              .name = o.name,
+                              .store_url = p.store_url,
+                              .backend = "slurm",
+                              .pw = pw_here,
+                              .resume = o.resume},
+                             db, obs.on_validated);
   Submitted out = submitted_of(job);
   if (out.refused) return out;
   JobGuard guard(db, out.job_id);

@@ -228,6 +228,96 @@ def sigterm_mid_run(name, home):
     check(name, [t["state"] for t in show["transitions"]] == ["created", "running", "stopped"], "transitions")
 
 
+def stored_files(job_url):
+    """Every file under a job's output/ in a file:// store, with its size."""
+    root = os.path.join(job_url.replace("file://", ""), "output")
+    out = {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            path = os.path.join(d, f)
+            out[os.path.relpath(path, root)] = os.path.getsize(path)
+    return out
+
+
+def stop_at(home, path, marker):
+    """Runs PATH until stderr shows MARKER, then SIGTERM (as Ctrl-C or a scheduler would): the stopped job."""
+    env = dict(os.environ, QECLOUD_HOME=home)
+    p, _ = start_until(["run", path, "--json"], env, marker)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=120)
+    return json.loads(out), err
+
+
+@case
+def sigterm_then_resume(name, home):
+    # Stopped mid-SCF, resumed from the store alone: the same energy as the run that was never stopped, the
+    # stopped job's stored files untouched, and both attempts in `show`.
+    path = write("resume.in", si(k="12 12 12 0 0 0", electrons=", conv_thr=1.0d-12"))
+    ref = json.loads(run(name, [path, "-q"], home).stdout)
+    stopped, err = stop_at(home, path, "SCF iteration   2")
+    check(name, stopped["state"] == "stopped", stopped["state"])
+    check(name, "restart data stored:" in err and ", whole" in err, err[-400:])
+    before = stored_files(stopped["outputs"])
+    check(name, any(f.startswith("siscf.wfc") for f in before) and "restart.json" in before,
+          f"per-rank restart files in the store: {sorted(before)}")
+    shutil.rmtree(os.path.join(home, "work"))  # nothing local: the store alone must do
+    r = qecloud(home, "resume", stopped["job_id"], "--json")
+    check(name, r.returncode == 0, f"exit {r.returncode}: {r.stderr[-800:]}")
+    d = json.loads(r.stdout)
+    e, e_ref = d["results"]["total_energy_ry"], ref["results"]["total_energy_ry"]
+    check(name, abs(e - e_ref) < 1e-8, f"resumed E {e} vs uninterrupted {e_ref}")
+    check(name, "restarted from scf iteration" in open(os.path.join(
+        d["outputs"].replace("file://", ""), "output", "pw.out")).read(), "pw.x continued, not from scratch")
+    check(name, (d["layout"]["ranks"], d["layout"]["pools"]) == (stopped["layout"]["ranks"],
+                                                                 stopped["layout"]["pools"]), "layout kept")
+    check(name, stored_files(stopped["outputs"]) == before, "the stopped job's stored files are untouched")
+    show = json.loads(qecloud(home, "show", d["job_id"], "--json").stdout)
+    check(name, [(a["job_id"], a["state"]) for a in show["attempts"]] ==
+          [(stopped["job_id"], "stopped"), (d["job_id"], "succeeded")], show["attempts"])
+    check(name, show["resumed_from"] == stopped["job_id"], show["resumed_from"])
+    text = qecloud(home, "show", stopped["job_id"]).stdout
+    check(name, "attempts" in text and f"{stopped['job_id']} (stopped, this one)" in text, text)
+
+
+@case
+def relax_resumes_between_ionic_steps(name, home):
+    # Stopped once the second ionic step began; the resumed run continues from the last completed geometry
+    # and reaches the uninterrupted run's final energy and positions.
+    text = si("relax", x="0.27", extra="&ions\n/\n", k="6 6 6 0 0 0").replace("ecutwfc=14.0", "ecutwfc=24.0")
+    path = write("relax-resume.in", text)
+    ref = json.loads(run(name, [path, "-q"], home).stdout)["results"]
+    stopped, _ = stop_at(home, path, "ionic step 2")
+    check(name, stopped["state"] == "stopped", stopped["state"])
+    r = qecloud(home, "resume", stopped["job_id"], "--json")
+    check(name, r.returncode == 0, f"exit {r.returncode}: {r.stderr[-800:]}")
+    got = json.loads(r.stdout)["results"]
+    check(name, abs(got["total_energy_ry"] - ref["total_energy_ry"]) < 1e-8,
+          f"E {got['total_energy_ry']} vs {ref['total_energy_ry']}")
+    worst = max(abs(a - b) for p, q in zip(got["steps"][-1]["positions"], ref["steps"][-1]["positions"])
+                for a, b in zip(p, q))
+    check(name, worst < 1e-6, f"final positions differ by {worst}")
+
+
+@case
+def resume_refusals(name, home):
+    # What cannot be resumed says why, and records nothing new.
+    done = json.loads(run(name, [write("done.in", si())], home).stdout)["job_id"]
+    r = qecloud(home, "resume", done)
+    check(name, r.returncode == 2 and "succeeded: there is nothing to resume" in r.stderr, r.stderr)
+    bad = json.loads(run(name, [write("bad.in", si().replace("ecutwfc", "ecutwfcx"))], home).stdout)["job_id"]
+    r = qecloud(home, "resume", bad)
+    check(name, r.returncode == 2 and "invalid" in r.stderr, r.stderr)
+    stopped, _ = stop_at(home, write("gone.in", si(k="12 12 12 0 0 0", electrons=", conv_thr=1.0d-12")),
+                         "SCF iteration")
+    r = qecloud(home, "resume", stopped["job_id"], "--ranks", "1")
+    check(name, r.returncode == 2 and "keeps job" in r.stderr, r.stderr)
+    os.remove(os.path.join(stopped["outputs"].replace("file://", ""), "output", "restart.json"))
+    r = qecloud(home, "resume", stopped["job_id"])
+    check(name, r.returncode == 1 and "left no restart data" in r.stderr, r.stderr)
+    jobs = json.loads(qecloud(home, "list", "--json").stdout)
+    check(name, len(jobs) == 3, f"{len(jobs)} jobs recorded: nothing new for a refused resume")
+
+
 @case
 def two_runs_at_once(name, home):
     a = write("a.in", si())
