@@ -81,8 +81,15 @@ void print_show(JobDb& db, const JobRecord& job, const qe::Results& r) {
   fmt::print("\n");
   if (r.wall_time_s) fmt::print("  wall      {:.2f} s\n", *r.wall_time_s);
   fmt::print("  outputs   {}\n  history  ", job.store_url);
-  for (const auto& t : db.transitions(job.id)) fmt::print(" {} {} →", t.at, t.state);
+  const auto transitions = db.transitions(job.id);
+  for (const auto& t : transitions) fmt::print(" {} {} →", t.at, t.state);
   fmt::print(" end\n");
+  // A job that was running and is `running` again was rerun: a recovery (job/recovery.hpp), with its note.
+  bool ran = false;
+  for (const auto& t : transitions) {
+    if (t.state == to_string(JobState::kRunning) && ran) fmt::print("  recovery  {} {}\n", t.at, t.note);
+    ran |= t.state == to_string(JobState::kRunning);
+  }
 }
 
 json status_json(const backends::JobStatus& s) {

@@ -52,6 +52,7 @@ std::map<std::string, std::string> NodeContract::to_env() const {
     put(kPw, pw != d.pw, pw);
     put(kMpirun, mpirun != d.mpirun, mpirun);
     put(kGrace, grace_s != d.grace_s, std::to_string(grace_s));
+    put(kRecover, !recover, "0");
   }
   return env;
 }
@@ -90,6 +91,7 @@ NodeContract NodeContract::from_env(const EnvLookup& env, bool need_job) {
   c.pw = env_text(env, kPw).value_or(c.pw);
   c.mpirun = env_text(env, kMpirun).value_or(c.mpirun);
   c.grace_s = env_integer(env, kGrace, c.grace_s, 0, 86400);
+  c.recover = env_integer(env, kRecover, 1, 0, 1) == 1;
   c.join_timeout_s = env_integer(env, kJoinTimeout, c.join_timeout_s, 1, 86400);
   c.port = env_integer(env, kPort, c.port, 1, 65535);
   c.exec_port = env_integer(env, kExecPort, c.exec_port, 0, 65535);
