@@ -20,6 +20,7 @@
 #include "core/stop_signals.hpp"
 #include "job/outputs.hpp"
 #include "job/pw_run.hpp"
+#include "job/recovery.hpp"
 #include "job/report.hpp"
 #include "job/restart_set.hpp"
 #include "job/store_layout.hpp"
@@ -90,6 +91,7 @@ struct MainRun {
   qe::JobNeeds needs;
   fs::path save_dir;    // <outdir>/<prefix>.save once the input is known
   std::string network;  // the job's network (CIDR): MPI's TCP traffic is kept on it
+  std::vector<std::string> kept;  // earlier attempts' outputs and the edited input, after recoveries
 };
 
 // 1. The input, while the children join. false when it is missing or invalid (the report says why).
@@ -190,7 +192,16 @@ void run_mpi(MainRun& m, RendezvousServer& rv) {
     launch.rsh_agent = self_exe() + " agent exec";
   }
   launch.network = m.network;
-  PwRun run;
+  RecoveringRun rr{.input = (m.work / m.c.input).string(),
+                   .save_dir = m.save_dir.string(),
+                   .density_on_every_node = m.node.num_nodes == 1,
+                   .job_id = m.location.id,
+                   .policy = {.enabled = m.c.recover}};
+  rr.on_recovery = [&](const RecoveryStep& s) {
+    m.tee(s.note);
+    m.report.history.push_back(s.history());
+  };
+  PwRun& run = rr.run;
   run.command.argv = pw_argv(launch);
   run.command.cwd = m.run_dir.string();
   // mpirun's children are pw.x's ranks: they get no secret; its launcher reads it from a file instead.
@@ -211,7 +222,10 @@ void run_mpi(MainRun& m, RendezvousServer& rv) {
   ev.lost = [&] { return rv.lost(); };
   m.tee(fmt::format("running {} ranks on {} nodes, {} pools ({}; grace {} s)", m.report.ranks,
                     m.node.num_nodes, m.report.pools, m.c.pw, m.c.grace_s));
-  const PwRunResult r = run_pw(run, real_program_runner(), ev);
+  const RecoveredRun attempts = run_pw_recovering(rr, real_program_runner(), ev);
+  const PwRunResult& r = attempts.last;
+  m.kept = attempts.kept;
+  if (!attempts.steps.empty()) m.kept.push_back(rr.input);
   m.report.results = r.results;
   m.report.state = r.outcome.state;
   m.report.message = r.outcome.message;
@@ -241,7 +255,7 @@ int finish(MainRun& m, RendezvousServer& rv, std::ofstream& log_file) {
   if (m.store) {
     // pw.x writes CRASH in its own directory, which is not the work directory when the input was in a
     // subdirectory of the bundle.
-    std::vector<std::string> extra;
+    std::vector<std::string> extra = m.kept;
     if (m.run_dir != m.work) extra.push_back((m.run_dir / output_name::kCrash).string());
     const StoreReport stored = store_outputs(*m.store, m.location, m.work.string(),
                                              (m.save_dir / output_name::kXml).string(), extra);

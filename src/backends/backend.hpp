@@ -36,6 +36,7 @@ struct JobOptions {
   std::string pw = "pw.x";
   std::string mpirun = "mpirun";
   int grace_s = 30;                     // after the EXIT file, before pw.x is killed
+  bool recover = true;                  // QE-aware automatic recovery (job/recovery.hpp); --no-recover
   int join_timeout_s = 60;              // multi-node: how long the main waits for every node
   int slots_per_node = 0;               // netns: 0 = cores / nodes
   int time_limit_s = 24 * 3600;         // submit: each attempt's limit

@@ -125,7 +125,7 @@ int submit_job(std::vector<std::string> args, std::shared_ptr<const ResumePlan> 
   app.footer(std::string(kConfigHelp) + kSlurmConfigHelp);
   backends::JobOptions o;
   std::string backend_name = "awsbatch", timeout = "24h";
-  bool json_out = false;
+  bool json_out = false, no_recover = false;
   app.add_option("INPUT", o.input, "pw.x input file")->required();
   app.add_option("--backend", backend_name,
                  "where to run: awsbatch or slurm (for this machine, use `qecloud run`)")
@@ -148,8 +148,11 @@ int submit_job(std::vector<std::string> args, std::shared_ptr<const ResumePlan> 
                  "Slurm: where the job keeps its files: file:///<shared path> or s3://…");
   app.add_option("--name", o.name, "a name for the job (default: the input's file name)");
   app.add_option("--config", o.config_path, "qecloud.toml to read");
+  app.add_flag("--no-recover", no_recover,
+               "no automatic recovery on the main node (an SCF that does not converge ends the job)");
   app.add_flag("--json", json_out, "print one JSON object: job_id, batch_job_id, outputs, estimate");
   if (auto rc = parse_command_line(app, args)) return *rc;
+  o.recover = !no_recover;
   o.given = given_options(app, {"INPUT", "--backend", "--json"});
   o.resume = std::move(resume);
   const backends::Backend* found = nullptr;

@@ -144,7 +144,7 @@ int run_job(std::vector<std::string> args, std::shared_ptr<const ResumePlan> res
       args[0]};
   backends::JobOptions o;
   std::string ranks = "auto", pools = "auto";
-  bool json = false, quiet = false;
+  bool json = false, quiet = false, no_recover = false;
   app.add_option("INPUT", o.input, "pw.x input file")->required();
   app.add_option("--ranks", ranks, "MPI ranks, or 'auto' (= the free physical cores)");
   app.add_option("--pools", pools, "k-point pools (-nk), or 'auto' (from the irreducible k-points)");
@@ -162,6 +162,9 @@ int run_job(std::vector<std::string> args, std::shared_ptr<const ResumePlan> res
       "its restart data and have it stored; `qecloud resume` continues");
   app.add_option("--pw", o.pw, "the pw.x program (a name in PATH, or a path)")->default_str("pw.x");
   app.add_option("--mpirun", o.mpirun, "the mpirun program")->default_str("mpirun");
+  app.add_flag("--no-recover", no_recover,
+               "no automatic recovery: an SCF that does not converge, a failed diagonalization or too few "
+               "bands end the job instead of rerunning it with a changed setting");
   app.add_option("--nodes", o.nodes,
                  "rehearse a multi-node job: N network-namespace hosts on this machine, each running a real "
                  "`qecloud agent` with AWS Batch's environment (needs root)")
@@ -187,6 +190,7 @@ int run_job(std::vector<std::string> args, std::shared_ptr<const ResumePlan> res
   if (!time_limit.empty()) o.run_time_limit_s = parse_duration(time_limit, "--time");
   o.ranks = parse_auto(ranks, "--ranks");
   o.pools = parse_auto(pools, "--pools");
+  o.recover = !no_recover;
   o.given = given_options(app, {"--json", "--quiet", "INPUT"});
   if (o.nodes == 1) o.given.erase("--nodes");
   for (std::string* program : {&o.pw, &o.mpirun})  // a relative path means here, not the job's directory

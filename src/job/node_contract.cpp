@@ -55,6 +55,7 @@ std::map<std::string, std::string> NodeContract::to_env() const {
     put(kRanks, ranks != 0, std::to_string(ranks));
     put(kPools, pools != 0, std::to_string(pools));
     put(kTimeLimit, time_limit_s != 0, std::to_string(time_limit_s));
+    put(kRecover, !recover, "0");
   }
   return env;
 }
@@ -96,6 +97,7 @@ NodeContract NodeContract::from_env(const EnvLookup& env, bool need_job) {
   c.ranks = env_integer(env, kRanks, c.ranks, 1, 1000000);
   c.pools = env_integer(env, kPools, c.pools, 1, 1000000);
   c.time_limit_s = env_integer(env, kTimeLimit, c.time_limit_s, 1, 366 * 86400);
+  c.recover = env_integer(env, kRecover, 1, 0, 1) == 1;
   c.join_timeout_s = env_integer(env, kJoinTimeout, c.join_timeout_s, 1, 86400);
   c.port = env_integer(env, kPort, c.port, 1, 65535);
   c.exec_port = env_integer(env, kExecPort, c.exec_port, 0, 65535);

@@ -20,6 +20,7 @@ inline constexpr const char* kInput = "QECLOUD_INPUT";
 inline constexpr const char* kPw = "QECLOUD_PW";
 inline constexpr const char* kMpirun = "QECLOUD_MPIRUN";
 inline constexpr const char* kGrace = "QECLOUD_GRACE";
+inline constexpr const char* kRecover = "QECLOUD_RECOVER";
 inline constexpr const char* kJoinTimeout = "QECLOUD_JOIN_TIMEOUT";
 inline constexpr const char* kPort = "QECLOUD_AGENT_PORT";
 inline constexpr const char* kExecPort = "QECLOUD_AGENT_EXEC_PORT";
@@ -52,6 +53,7 @@ struct NodeContract {
   std::string pw = "pw.x";        // the pw.x program the main runs (a name in PATH, or a path)
   std::string mpirun = "mpirun";  // the mpirun the main runs
   int grace_s = 30;               // after the EXIT file, how long pw.x may take before it is killed
+  bool recover = true;            // the main node's QE-aware recovery (job/recovery.hpp); 0 = --no-recover
   int join_timeout_s = 120;       // how long the main waits for every child, and a child for the main
   int port = 7117;                // where agents listen (joins on the main, launches everywhere)
   int exec_port = -1;             // where a child takes launch requests; -1 = port, 0 = any

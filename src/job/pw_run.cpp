@@ -108,7 +108,12 @@ PwRunResult run_pw(const PwRun& run, const ProgramRunner& runner, const PwRunEve
   PwRunResult r;
   qe::OutputParser parser(ev.on_progress);
   {
-    std::unique_ptr<RunningProgram> proc = runner(run.command);
+    // gfortran buffers stdout that is not a terminal, and MPI_ABORT does not flush it: a one-rank pw.x 6.7
+    // whose LAXlib stops (cdiaghg's "S matrix not positive definite") lost its error box, leaving an
+    // output that ends mid-iteration (measured; under mpirun the ranks write to a terminal and keep it).
+    SpawnOptions command = run.command;
+    command.env_overrides.emplace("GFORTRAN_UNBUFFERED_PRECONNECTED", "y");
+    std::unique_ptr<RunningProgram> proc = runner(command);
     Supervisor sup(run, ev, *proc);
     std::optional<ExitStatus> status;
     // A pw.x killed mid-line leaves a torn last line: never read as data ("!    total energy = -14.4").

@@ -16,7 +16,8 @@ void write_report(const AgentReport& r, const std::string& path) {
                                   {"message", r.message},
                                   {"layout", {{"nodes", r.nodes}, {"ranks", r.ranks}, {"pools", r.pools}}},
                                   {"results", qe::to_json(r.results)},
-                                  {"restart", r.restart}};
+                                  {"restart", r.restart},
+                                  {"history", r.history}};
   std::string text = json_text(summary);  // "{\n  …\n}"
   text.erase(text.rfind('}'));
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -47,6 +48,9 @@ std::optional<AgentReport> parse_report(const std::string& text) {
   }
   if (j.contains("results") && j["results"].is_object()) r.results = qe::results_from_json(j["results"]);
   if (j.contains("restart") && j["restart"].is_object()) r.restart = j["restart"];
+  if (j.contains("history") && j["history"].is_array())
+    for (const auto& h : j["history"])
+      if (h.is_string()) r.history.push_back(h.get<std::string>());
   if (j.contains("node_list") && j["node_list"].is_array())
     for (const auto& n : j["node_list"])
       if (n.is_object())

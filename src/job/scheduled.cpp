@@ -22,6 +22,8 @@ void record_scheduled_end(JobDb& db, const JobRecord& job, JobState fallback, in
       if (!a->message.empty())
         message = reason.empty() ? a->message : fmt::format("{} ({})", a->message, reason);
       results = qe::to_json(a->results);
+      if (!is_final(job.state))  // the main node's recoveries, each a transition as a local run records them
+        for (const auto& h : a->history) db.set_state(job.id, JobState::kRunning, h);
     } else if (message.empty()) {
       message = "the main node left no report";
     }

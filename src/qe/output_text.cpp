@@ -150,6 +150,8 @@ ErrorKind classify_error(std::string_view routine_in, std::string_view message_i
   if (has("cholesky") || has("not positive definite") || has("eigenvectors failed") ||
       diagonalizer_routine(r))
     return ErrorKind::kDiagonalizationFailed;
+  // Smearing whose Fermi level lies above every band (pw.x 6.7, nbnd = nelec/2: measured): more bands.
+  if (r.compare(0, 7, "efermig") == 0 && has("cannot bracket")) return ErrorKind::kTooFewBands;
   // BFGS's own errors ("NR step-length unreasonably short", ...): the relaxation cannot go on.
   if (r == "bfgs" || r == "gdiis_step") return ErrorKind::kIonicNotConverged;
   if (has("maximum cpu time") || has("max_seconds")) return ErrorKind::kOutOfWalltime;

@@ -18,6 +18,8 @@ const char* to_string(ErrorKind k) {
       return "out_of_walltime";
     case ErrorKind::kDiagonalizationFailed:
       return "diagonalization_failed";
+    case ErrorKind::kTooFewBands:
+      return "too_few_bands";
     case ErrorKind::kCrash:
       return "crash";
     case ErrorKind::kIncomplete:
@@ -44,7 +46,7 @@ json vecs(const std::vector<Vec3>& v) {
 ErrorKind error_kind_from(const std::string& s) {
   for (auto k : {ErrorKind::kBadInput, ErrorKind::kScfNotConverged, ErrorKind::kIonicNotConverged,
                  ErrorKind::kStoppedByUser, ErrorKind::kOutOfWalltime, ErrorKind::kDiagonalizationFailed,
-                 ErrorKind::kCrash, ErrorKind::kIncomplete})
+                 ErrorKind::kTooFewBands, ErrorKind::kCrash, ErrorKind::kIncomplete})
     if (s == to_string(k)) return k;
   return ErrorKind::kNone;
 }

@@ -29,6 +29,9 @@ enum class ErrorKind {
                            // cdiaghg, cegterg, ppcg, paro_k, crmmdiagg, ...), "problems computing cholesky",
                            // or a diagonalizer's own stop line without a box (PPCG's "[Q, R] = qr(X, 0)
                            // failed")
+  kTooFewBands,            // smearing with no empty band for the Fermi level: efermig's "internal error,
+                           // cannot bracket Ef" (pw.x 6.7, nbnd = nelec/2; more bands cure it). setup's
+                           // "too few bands" (nbnd below the electrons) is the input's fault: kBadInput.
   kCrash,                  // any other %%%% error block, or MPI abort
   kIncomplete,             // output ends without JOB DONE and without a known reason
 };

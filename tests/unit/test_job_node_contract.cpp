@@ -38,6 +38,7 @@ TEST(NodeContract, RoundTripsThroughTheEnvironment) {
   c.join_timeout_s = 33;
   c.slots = 2;
   c.yield_when_idle = true;
+  c.recover = false;
   const auto env = c.to_env();
   const NodeContract back = NodeContract::from_env(map_env(env), true);
   EXPECT_EQ(back.secret, c.secret);
@@ -50,9 +51,13 @@ TEST(NodeContract, RoundTripsThroughTheEnvironment) {
   EXPECT_EQ(back.join_timeout_s, 33);
   EXPECT_EQ(back.slots, 2);
   EXPECT_TRUE(back.yield_when_idle);
+  EXPECT_FALSE(back.recover);
+  EXPECT_EQ(env.at(node_var::kRecover), "0");
   // What the backend did not decide is not written: the node's own environment keeps it.
   EXPECT_FALSE(env.count(node_var::kPort));
   EXPECT_FALSE(env.count(node_var::kHeartbeat));
+  c.recover = true;  // the default: not written
+  EXPECT_FALSE(c.to_env().count(node_var::kRecover));
 }
 
 TEST(NodeContract, NumbersAreStrict) {
@@ -64,4 +69,8 @@ TEST(NodeContract, NumbersAreStrict) {
   EXPECT_THROW(NodeContract::from_env(with(node_var::kGrace, "-1"), false), UsageError);
   EXPECT_THROW(NodeContract::from_env(with(node_var::kHeartbeat, "1x"), false), UsageError);
   EXPECT_EQ(NodeContract::from_env(with(node_var::kGrace, "0"), false).grace_s, 0);
+  EXPECT_THROW(NodeContract::from_env(with(node_var::kRecover, "no"), false), UsageError);
+  EXPECT_THROW(NodeContract::from_env(with(node_var::kRecover, "2"), false), UsageError);
+  EXPECT_TRUE(NodeContract::from_env(with(node_var::kRecover, "1"), false).recover);
+  EXPECT_TRUE(NodeContract::from_env(map_env({{node_var::kSecret, kSecret}}), false).recover);
 }

@@ -158,6 +158,8 @@ TEST(PwRun, ParsesLiveAndClassifiesASuccess) {
   EXPECT_NE(text::read_file(rig.run.results_json).find("total_energy_ry"), std::string::npos);
   EXPECT_EQ(rig.started.size(), 1u);
   EXPECT_EQ(rig.started[0].argv, rig.run.command.argv);
+  // Unbuffered Fortran stdout: an error box printed just before MPI_ABORT reaches the parser.
+  EXPECT_EQ(rig.started[0].env_overrides.at("GFORTRAN_UNBUFFERED_PRECONNECTED"), "y");
 }
 
 TEST(PwRun, AStopSignalWritesTheExitFileAndPwStopsCleanly) {

@@ -17,6 +17,7 @@ TEST(AgentReport, RoundTripsWithEveryNode) {
   r.message = "convergence NOT achieved after 2 iterations";
   r.nodes = 3, r.ranks = 6, r.pools = 3;
   r.results.total_energy_ry = -15.84473648;
+  r.history = {"SCF not converged after 3 iterations: … (recovery 1 of 3)", "… (recovery 2 of 3)"};
   for (int i = 0; i < 1001; ++i)
     r.node_list.push_back({i, "198.18.0." + std::to_string(10 + i % 200), "node", 2});
   const fs::path path =
@@ -35,6 +36,7 @@ TEST(AgentReport, RoundTripsWithEveryNode) {
   EXPECT_EQ(back->node_list[1].slots, 2);
   ASSERT_TRUE(back->results.total_energy_ry);
   EXPECT_DOUBLE_EQ(*back->results.total_energy_ry, -15.84473648);
+  EXPECT_EQ(back->history, r.history);
 }
 
 TEST(AgentReport, MissingFieldsNeverMakeASuccess) {
@@ -45,4 +47,9 @@ TEST(AgentReport, MissingFieldsNeverMakeASuccess) {
   EXPECT_FALSE(parse_report("not json"));
   EXPECT_FALSE(parse_report(R"({"results": {}})"));
   EXPECT_EQ(parse_report(R"({"state": "no-such-state"})")->state, JobState::kFailed);
+  // A report from before recoveries were recorded has no history; a malformed one is skipped, not fatal.
+  EXPECT_TRUE(r->history.empty());
+  EXPECT_EQ(parse_report(R"({"state": "failed", "history": ["a", 3, "b"]})")->history,
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(parse_report(R"({"state": "failed", "history": "a"})")->history.empty());
 }

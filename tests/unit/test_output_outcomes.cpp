@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
+#include "job/outcome.hpp"
 #include "job/state.hpp"
 #include "output_test_util.hpp"
-#include "job/outcome.hpp"
 #include "qe/output_text.hpp"
 #include "qe/xml_results.hpp"
 
@@ -108,6 +108,20 @@ TEST(OutputOutcomes, DiagonalizerStopsAreDiagonalizationFailures) {
   // Every diagonalizer that converged is a success.
   for (const char* rel : {"pw67/scf_david.out", "pw67/scf_cg.out", "pw67/scf_ppcg.out", "pw67/scf_paro.out"})
     EXPECT_EQ(parse_corpus(rel).error_kind, ErrorKind::kNone) << rel;
+}
+
+// Recovery's two real pw.x 6.7 failures (tests/data/outputs/make.sh): smearing with no empty band, whose
+// cure is more bands, and Davidson's "S matrix not positive definite", whose cure is another diagonalizer.
+TEST(OutputOutcomes, EfermigThatCannotBracketIsTooFewBands) {
+  Results r = parse_text(read_output("outputs/si_efermig.out"));
+  EXPECT_EQ(r.error_kind, ErrorKind::kTooFewBands);
+  EXPECT_EQ(std::string(to_string(r.error_kind)), "too_few_bands");
+  EXPECT_EQ(output_text::classify_error("efermig", "internal error, cannot bracket Ef"),
+            ErrorKind::kTooFewBands);
+  // setup's "too few bands" is nbnd below the electrons the input asks for: the input's fault, not retried.
+  EXPECT_EQ(output_text::classify_error("setup", "too few bands"), ErrorKind::kBadInput);
+  EXPECT_EQ(output_text::classify_error("efermig", "something else"), ErrorKind::kCrash);
+  EXPECT_EQ(parse_text(read_output("outputs/si_cholesky.out")).error_kind, ErrorKind::kDiagonalizationFailed);
 }
 
 // p10: a damaged data-file-schema.xml never hides stdout (the CLI warns and keeps stdout's results; see

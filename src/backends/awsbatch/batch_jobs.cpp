@@ -69,7 +69,8 @@ void put_secret(storage::ObjectStore& store, const JobLocation& loc, const std::
 }
 
 void check_submit(const AwsConfig& c, const JobOptions& o, std::string& type) {
-  refuse_options(o, "awsbatch", {"--nodes", "--instance-type", "--timeout", "--name", "--config"},
+  refuse_options(o, "awsbatch",
+                 {"--nodes", "--instance-type", "--timeout", "--name", "--config", "--no-recover"},
                  "AWS Batch runs the image's pw.x with one rank per physical core of each node");
   if (o.nodes < 2)
     throw UsageError("--nodes: a multi-node job needs at least 2 nodes (one node: `qecloud run` here)");
@@ -242,6 +243,7 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
     guard.step("submitting to AWS Batch");
     NodeContract contract = job_contract(job);
     contract.store_region = c.region;
+    contract.recover = o.recover;
     // Batch starts the children only once the main is RUNNING, and each still pulls the image and attaches
     // its network interface: AWS's own multi-node sample waits 600 s for them.
     contract.join_timeout_s = kBatchJoinTimeout;

@@ -14,6 +14,7 @@
 #include "job/outputs.hpp"
 #include "job/pw_run.hpp"
 #include "job/reconcile.hpp"
+#include "job/recovery.hpp"
 #include "job/restart_set.hpp"
 #include "job/start.hpp"
 #include "job/time_limit.hpp"
@@ -113,7 +114,7 @@ std::string apply_time_limit(LocalRun& r) {
   return fmt::format("; {} ({})", edit->display(), edit->why);
 }
 
-PwRunResult execute(LocalRun& r, const ProgramRunner& runner) {
+RecoveredRun execute(LocalRun& r, const ProgramRunner& runner) {
   const qe::JobNeeds& needs = r.job.report.needs;
   const fs::path outdir = (r.run_dir / needs.outdir).lexically_normal();
   MpiLaunch m;
@@ -124,7 +125,15 @@ PwRunResult execute(LocalRun& r, const ProgramRunner& runner) {
   m.pools = r.layout.pools;
   m.oversubscribe = r.layout.oversubscribed;
   m.as_root = ::geteuid() == 0;
-  PwRun run;
+  RecoveringRun rr{.input = (r.run_dir / m.input).string(),
+                   .save_dir = (outdir / (needs.prefix + ".save")).string(),
+                   .job_id = r.res.job_id,
+                   .policy = {.enabled = r.o.recover}};
+  rr.on_recovery = [&](const RecoveryStep& s) {
+    r.note(s.note);
+    r.db.set_state(r.res.job_id, JobState::kRunning, s.history());
+  };
+  PwRun& run = rr.run;
   run.command.argv = pw_argv(m);
   run.command.cwd = r.run_dir.string();
   run.command.stdout_path = (r.run_dir / output_name::kPwOut).string();
@@ -142,12 +151,13 @@ PwRunResult execute(LocalRun& r, const ProgramRunner& runner) {
   r.guard->step("running pw.x");
   r.db.set_state(r.res.job_id, JobState::kRunning,
                  fmt::format("{} ranks, {} pools{}", r.layout.ranks, r.layout.pools, limit));
-  return run_pw(run, runner, ev);
+  return run_pw_recovering(rr, runner, ev);
 }
 
 // Outputs into the store (every file tried; what could not be stored is named), then the record.
-void finish(LocalRun& r, const PwRunResult& pw) {
+void finish(LocalRun& r, const RecoveredRun& attempts) {
   r.guard->step("storing the outputs");
+  const PwRunResult& pw = attempts.last;
   r.res.results = pw.results;
   r.res.stop_signal = pw.stop_signal;
   r.res.state = pw.outcome.state;
@@ -156,8 +166,13 @@ void finish(LocalRun& r, const PwRunResult& pw) {
   const qe::JobNeeds& needs = r.job.report.needs;
   const fs::path outdir = (r.run_dir / needs.outdir).lexically_normal();
   r.note("storing outputs in " + r.job.location.url());
-  const StoreReport stored = store_outputs(*r.job.store, r.job.location, r.run_dir.string(),
-                                           (outdir / (needs.prefix + ".save") / output_name::kXml).string());
+  // Earlier attempts' outputs, and the staged input a recovery edited (the one these outputs came from).
+  std::vector<std::string> extra = attempts.kept;
+  if (!attempts.steps.empty())
+    extra.push_back((r.run_dir / fs::path(r.job.bundle.input_rel).filename()).string());
+  const StoreReport stored =
+      store_outputs(*r.job.store, r.job.location, r.run_dir.string(),
+                    (outdir / (needs.prefix + ".save") / output_name::kXml).string(), extra);
   std::vector<std::string> lost = pw.not_written;
   if (!stored.ok()) lost.push_back(stored.summary());
   const RestartManifest restart = store_restart_set(*r.job.store, r.job.location, outdir.string(),
@@ -196,7 +211,8 @@ void finish(LocalRun& r, const PwRunResult& pw) {
 RunResult run_with(const JobOptions& o, const RunObserver& obs, const ProgramRunner& runner) {
   refuse_options(
       o, "local",
-      {"--ranks", "--pools", "--oversubscribe", "--pw", "--grace", "--store", "--name", "--mpirun", "--time"},
+      {"--ranks", "--pools", "--oversubscribe", "--pw", "--grace", "--store", "--name", "--mpirun", "--time",
+       "--no-recover"},
       "it runs on this machine (for several nodes, give --nodes)");
   LocalRun r{o, obs};
   r.job = start_job({.input = o.input,

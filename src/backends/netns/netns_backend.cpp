@@ -30,7 +30,7 @@ std::string self_exe() {
 std::vector<ClusterFault> check(const JobOptions& o) {
   refuse_options(o, "netns",
                  {"--nodes", "--slots-per-node", "--join-timeout", "--pw", "--mpirun", "--grace", "--store",
-                  "--name", "--inject-fault", "--image", "--time"},
+                  "--name", "--inject-fault", "--image", "--time", "--no-recover"},
                  "the main node plans ranks and pools from the slots that join");
   if (!o.rootfs.empty() && (o.given.count("--pw") || o.given.count("--mpirun")))
     throw UsageError("--pw/--mpirun with --image: the image's own pw.x and mpirun run the job");
@@ -58,6 +58,7 @@ NodeContract contract_for(const JobOptions& o, const StartedJob& job, int slots,
   c.pw = o.pw;
   c.mpirun = o.mpirun;
   c.grace_s = o.grace_s;
+  c.recover = o.recover;
   c.join_timeout_s = o.join_timeout_s;
   c.time_limit_s = o.run_time_limit_s;
   c.slots = slots;
@@ -91,8 +92,11 @@ NodeLaunch launch_for(const JobOptions& o, const StartedJob& job, const NodeCont
   return l;
 }
 
-// What the job left: every node's log into the store, and the main agent's report.
-void collect(const StartedJob& job, const fs::path& work, int nodes, int main_code, RunResult& res) {
+// What the job left: every node's log into the store, and the main agent's report. Returns the report's
+// history (the main node's recoveries) for the job's record.
+std::vector<std::string> collect(const StartedJob& job, const fs::path& work, int nodes, int main_code,
+                                 RunResult& res) {
+  std::vector<std::string> history;
   std::vector<std::string> logs;
   for (int i = 0; i < nodes; ++i) logs.push_back((work / output_name::node_log(i)).string());
   const StoreReport stored = store_outputs(*job.store, job.location, "", "", logs);
@@ -106,10 +110,12 @@ void collect(const StartedJob& job, const fs::path& work, int nodes, int main_co
     res.layout.nodes = report->nodes ? report->nodes : nodes;
     res.layout.ranks = report->ranks;
     res.layout.pools = report->pools;
+    history = report->history;
   } else {
     res.message = fmt::format("the main node left no report (exit status {}); see node-0.log", main_code);
   }
   if (!stored.ok()) res.message += (res.message.empty() ? "" : "; ") + stored.summary();
+  return history;
 }
 
 }  // namespace
@@ -168,7 +174,8 @@ RunResult run(const JobOptions& o, const RunObserver& obs) {
     db.set_state(res.job_id, JobState::kRunning, fmt::format("{} nodes", o.nodes));
     const LaunchResult launched = launch_nodes(l);
     guard.step("collecting the nodes' outputs");
-    collect(job, work, o.nodes, launched.main_code, res);
+    for (const auto& h : collect(job, work, o.nodes, launched.main_code, res))
+      db.set_state(res.job_id, JobState::kRunning, h);
     res.stop_signal = launched.stop_signal;
     db.set_layout(res.job_id, {{"nodes", o.nodes}, {"ranks", res.layout.ranks}, {"pools", res.layout.pools}});
     guard.finish(res.state, res.exit_code, qe::to_json(res.results), res.message);

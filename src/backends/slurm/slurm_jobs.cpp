@@ -59,6 +59,7 @@ NodeContract contract_for(const SlurmConfig& c, const SubmitPlan& p, const Start
   n.pw = c.pw;
   n.mpirun = c.mpirun;
   n.slots = p.ntasks_per_node;
+  n.recover = p.recover;
   return n;
 }
 
@@ -141,9 +142,9 @@ SubmitPlan plan_submit(const SlurmConfig& c, const JobOptions& o) {
   refuse_options(
       o, "slurm",
       {"--nodes", "--partition", "--time", "--account", "--qos", "--ntasks-per-node", "--name", "--config",
-       "--store"},
+       "--store", "--no-recover"},
       "a Slurm job takes --nodes, --ntasks-per-node, --time, --partition, --account, --qos, --store, "
-      "--name and --config");
+      "--name, --config and --no-recover");
   SubmitPlan p;
   p.nodes = o.nodes;
   if (p.nodes < 1) throw UsageError("--nodes: at least 1");
@@ -161,6 +162,7 @@ SubmitPlan plan_submit(const SlurmConfig& c, const JobOptions& o) {
         o.slurm_time));
   p.ntasks_per_node = o.tasks_per_node > 0 ? o.tasks_per_node : c.ntasks_per_node;
   p.store_url = o.store_url.empty() ? c.store : o.store_url;
+  p.recover = o.recover;
   return p;
 }
 

@@ -30,6 +30,7 @@ struct SubmitPlan {
   int ntasks_per_node = 0;
   std::optional<int> time_s;
   std::string partition, account, qos, store_url;
+  bool recover = true;  // the main node's automatic recovery (--no-recover: false)
 };
 // Throws qecloud::UsageError for options the Slurm backend does not take or values it refuses.
 SubmitPlan plan_submit(const SlurmConfig& c, const JobOptions& o);
