@@ -20,6 +20,7 @@ inline constexpr const char* kInput = "QECLOUD_INPUT";
 inline constexpr const char* kPw = "QECLOUD_PW";
 inline constexpr const char* kMpirun = "QECLOUD_MPIRUN";
 inline constexpr const char* kGrace = "QECLOUD_GRACE";
+inline constexpr const char* kKillWindow = "QECLOUD_KILL_WINDOW";
 inline constexpr const char* kJoinTimeout = "QECLOUD_JOIN_TIMEOUT";
 inline constexpr const char* kPort = "QECLOUD_AGENT_PORT";
 inline constexpr const char* kExecPort = "QECLOUD_AGENT_EXEC_PORT";
@@ -62,6 +63,9 @@ struct NodeContract {
   // backend's default) or "scheduler" (mpirun's own support for the scheduler it runs under: srun in a
   // Slurm job; the two are compared in docs/ARCHITECTURE.md, "Slurm").
   std::string launcher = "agent";
+  // Seconds from the scheduler's SIGTERM to its SIGKILL, on every node at once (AWS Batch: 30 s, the ECS stop
+  // timeout); 0 = unknown, no SIGKILL expected. The agents derive their stop and upload deadlines from it.
+  double kill_window_s = 0;
 
   bool has_job() const { return !store_url.empty(); }
   // Every variable of the contract (the job's part only when has_job()).

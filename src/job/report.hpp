@@ -3,8 +3,8 @@
 // by every backend (`run --nodes`, AWS Batch's `status`/`fetch`, Slurm) — one type, one writer, one reader,
 // one set of defaults. JSON:
 //   {"state": "succeeded", "exit_code": 0, "message": "", "layout": {"nodes", "ranks", "pools"},
-//    "results": {…qe/results.hpp…}, "restart": {"files", "bytes", "complete", "note"}, "node_list": [{"node",
-//    "address", "hostname", "slots"}, …]}
+//    "results": {…qe/results.hpp…}, "restart": {"files", "bytes", "complete", "note"[, "nodes": [{"node",
+//    "files": [{"name", "bytes"}]}, …]]}, "node_list": [{"node", "address", "hostname", "slots"}, …]}
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,7 +32,7 @@ struct AgentReport {
   std::vector<ReportNode> node_list;
   qe::Results results;
   // What of pw.x's restart data reached the store (job/restart_set.hpp): {"files", "bytes", "complete",
-  // "note"}; null when pw.x wrote none.
+  // "note"}, and on several nodes "nodes": every node's files with their sizes; null when pw.x wrote none.
   nlohmann::json restart;
 };
 

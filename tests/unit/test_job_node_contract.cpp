@@ -38,6 +38,7 @@ TEST(NodeContract, RoundTripsThroughTheEnvironment) {
   c.join_timeout_s = 33;
   c.slots = 2;
   c.yield_when_idle = true;
+  c.kill_window_s = 30;
   const auto env = c.to_env();
   const NodeContract back = NodeContract::from_env(map_env(env), true);
   EXPECT_EQ(back.secret, c.secret);
@@ -50,6 +51,7 @@ TEST(NodeContract, RoundTripsThroughTheEnvironment) {
   EXPECT_EQ(back.join_timeout_s, 33);
   EXPECT_EQ(back.slots, 2);
   EXPECT_TRUE(back.yield_when_idle);
+  EXPECT_EQ(back.kill_window_s, 30);
   // What the backend did not decide is not written: the node's own environment keeps it.
   EXPECT_FALSE(env.count(node_var::kPort));
   EXPECT_FALSE(env.count(node_var::kHeartbeat));
@@ -64,4 +66,7 @@ TEST(NodeContract, NumbersAreStrict) {
   EXPECT_THROW(NodeContract::from_env(with(node_var::kGrace, "-1"), false), UsageError);
   EXPECT_THROW(NodeContract::from_env(with(node_var::kHeartbeat, "1x"), false), UsageError);
   EXPECT_EQ(NodeContract::from_env(with(node_var::kGrace, "0"), false).grace_s, 0);
+  EXPECT_THROW(NodeContract::from_env(with(node_var::kKillWindow, "30s"), false), UsageError);
+  // Children need the window too: it is not part of the job's half of the contract.
+  EXPECT_EQ(NodeContract::from_env(with(node_var::kKillWindow, "2.5"), false).kill_window_s, 2.5);
 }
