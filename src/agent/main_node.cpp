@@ -9,11 +9,15 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "agent/agent.hpp"
 #include "agent/rendezvous.hpp"
+#include "agent/restart_collect.hpp"
+#include "agent/stop_deadlines.hpp"
 #include "agent/wire.hpp"
 #include "core/diagnostic.hpp"
 #include "core/error.hpp"
@@ -89,9 +93,12 @@ struct MainRun {
   std::unique_ptr<storage::ObjectStore> store;
   JobLocation location;
   qe::JobNeeds needs;
-  fs::path save_dir;    // <outdir>/<prefix>.save once the input is known
-  std::string network;  // the job's network (CIDR): MPI's TCP traffic is kept on it
-  std::vector<std::string> kept;  // earlier attempts' outputs and the edited input, after recoveries
+  fs::path save_dir;  // <outdir>/<prefix>.save once the input is known
+  // Restart files older than this came with the input bundle (a resumed job's), not from this run.
+  fs::file_time_type fetched_at = fs::file_time_type::min();
+  const StopSignals* signals = nullptr;  // run_main's: when a stop signal came
+  std::string network;                   // the job's network (CIDR): MPI's TCP traffic is kept on it
+  std::vector<std::string> kept;         // earlier attempts' outputs and the edited input, after recoveries
 };
 
 // 1. The input, while the children join. false when it is missing or invalid (the report says why).
@@ -100,6 +107,7 @@ bool fetch_and_validate(MainRun& m) {
   m.location = JobLocation::of_key(m.c.store_url, m.c.store_job);
   const std::string in_prefix = m.location.input_prefix();
   const int n = fetch_input_bundle(*m.store, m.location, m.work.string());
+  m.fetched_at = fs::file_time_type::clock::now();
   m.tee(fmt::format("fetched {} input file(s) from {}", n, m.store->url(in_prefix)));
   const fs::path input = m.work / m.c.input;
   if (!fs::exists(input)) {
@@ -213,15 +221,16 @@ void run_mpi(MainRun& m, RendezvousServer& rv) {
   run.exit_file = (m.run_dir / m.needs.outdir / (m.needs.prefix + ".EXIT")).string();
   run.xml = (m.save_dir / output_name::kXml).string();
   run.results_json = (m.work / output_name::kResults).string();
-  run.grace = std::chrono::seconds(m.c.grace_s);
+  run.grace = stop_grace(m.c.kill_window_s, m.c.grace_s);
   StopSignals signals;
   PwRunEvents ev;
   ev.on_note = m.tee;
   ev.on_progress = [&](const qe::ProgressEvent& e) { log_progress(e, m.tee); };
   ev.stop_signal = [&] { return signals.received(); };
   ev.lost = [&] { return rv.lost(); };
-  m.tee(fmt::format("running {} ranks on {} nodes, {} pools ({}; grace {} s)", m.report.ranks,
-                    m.node.num_nodes, m.report.pools, m.c.pw, m.c.grace_s));
+  m.tee(fmt::format("running {} ranks on {} nodes, {} pools ({}; grace {:.3g} s)", m.report.ranks,
+                    m.node.num_nodes, m.report.pools, m.c.pw,
+                    std::chrono::duration<double>(run.grace).count()));
   const RecoveredRun attempts = run_pw_recovering(rr, real_program_runner(), ev);
   const PwRunResult& r = attempts.last;
   m.kept = attempts.kept;
@@ -235,21 +244,107 @@ void run_mpi(MainRun& m, RendezvousServer& rv) {
                     m.report.message.empty() ? "" : ": " + m.report.message));
 }
 
-// pw.x's restart data (this node's part), then the manifest: before the report, so that a report in the store
-// means the restart data it names is there too.
-void store_restart(MainRun& m) {
-  if (!m.store || m.needs.prefix.empty()) return;
-  const RestartManifest r = store_restart_set(*m.store, m.location, m.save_dir.parent_path().string(),
-                                              m.needs.prefix, m.report.ranks, m.report.pools);
-  if (r.parts.empty()) return;
-  m.report.restart = {
-      {"files", r.file_count()}, {"bytes", r.bytes()}, {"complete", r.complete}, {"note", r.note}};
-  m.tee("restart data stored: " + r.summary());
+// When the restart data must be stored by: from the stop signal's arrival and the kill window; nullopt while
+// there is no signal or no window.
+std::optional<Clock::time_point> restart_by(const MainRun& m) {
+  const auto at = m.signals->received_at();
+  if (!at) return std::nullopt;
+  return stop_deadlines(*at, m.c.kill_window_s, m.c.grace_s).restart_by;
 }
 
-// 4. Whatever happened: the report, the outputs and the log to the store; DONE to the children.
+// The children's answers: by the deadline, which a SIGTERM may bring in meanwhile (asked every 250 ms);
+// without a window, as long as they are alive, at most kNoWindowWait.
+std::vector<ChildAnswer> wait_for_children_parts(const MainRun& m, RendezvousServer& rv) {
+  constexpr auto kNoWindowWait = std::chrono::minutes(10);
+  const auto limit = Clock::now() + kNoWindowWait;
+  while (true) {
+    const auto by = std::min(restart_by(m).value_or(limit), limit);
+    auto answers = rv.wait_for_stored(std::min(by, Clock::now() + std::chrono::milliseconds(250)));
+    if (Clock::now() >= by || std::none_of(answers.begin(), answers.end(), [](auto& a) { return a.pending; }))
+      return answers;
+  }
+}
+
+// Files of the input bundle (a resumed job's) that no node's run rewrote: node 0 keeps them, so that the set
+// stays whole. A node's own rewritten copy always stands instead.
+void add_untouched(MainRun& m, const std::vector<RestartFile>& stale, StoredPart& main,
+                   const std::vector<ChildAnswer>& children) {
+  std::set<std::string> covered;
+  for (const auto& f : main.part.files) covered.insert(f.first);
+  for (const auto& c : children)
+    if (c.stored)
+      for (const auto& f : c.stored->part.files) covered.insert(f.first);
+  std::vector<RestartFile> left;
+  for (const auto& f : stale)
+    if (!covered.count(f.name)) left.push_back(f);
+  if (left.empty()) return;
+  StoredPart more = store_part_until(*m.store, m.location, 0, left, [&] { return restart_by(m); });
+  for (auto& f : more.part.files) main.part.files.push_back(std::move(f));
+  for (auto& f : more.failed) main.failed.push_back(std::move(f));
+}
+
+// Every node's part of pw.x's restart data (the children store theirs while this node stores its own), then
+// the manifest: before the report, so that a report in the store means the restart data it names is there.
+void store_restart(MainRun& m, RendezvousServer& rv) {
+  if (!m.store || m.needs.prefix.empty() || m.report.ranks == 0) return;
+  const auto began = Clock::now();
+  const fs::path outdir = (m.run_dir / m.needs.outdir).lexically_normal();
+  StoreRequest request{outdir.is_absolute() && outdir.string().rfind(m.work.string() + "/", 0) != 0
+                           ? outdir.string()
+                           : outdir.lexically_relative(m.work).string(),
+                       m.needs.prefix, 0};
+  if (const auto by = restart_by(m))
+    request.seconds = std::max(0.1, std::chrono::duration<double>(*by - began).count() - 0.5);  // the reply
+  rv.request_store(request);
+  const NodeFiles own = node_restart_files(outdir.string(), m.needs.prefix, m.fetched_at);
+  StoredPart main = store_part_until(*m.store, m.location, 0, own.fresh, [&] { return restart_by(m); });
+  const std::vector<ChildAnswer> children = wait_for_children_parts(m, rv);
+  add_untouched(m, own.stale, main, children);
+  RestartManifest r =
+      merge_restart_parts(m.needs.prefix, m.node.num_nodes, m.report.ranks, m.report.pools, main, children);
+  if (r.parts.empty() && r.note.empty()) return;  // pw.x wrote nothing to restart from
+  try {
+    write_restart_manifest(*m.store, m.location, r);
+  } catch (const std::exception& e) {
+    r.complete = false;
+    r.note += (r.note.empty() ? "" : "; ") + fmt::format("the manifest could not be stored ({})", e.what());
+  }
+  m.report.restart = report_json(r);
+  m.tee(fmt::format("restart data stored in {:.1f} s: {}",
+                    std::chrono::duration<double>(Clock::now() - began).count(), r.summary()));
+  for (const auto& p : r.parts) {
+    std::uintmax_t bytes = 0;
+    for (const auto& f : p.files) bytes += f.second;
+    m.tee(fmt::format("  node {}: {} file(s), {} bytes", p.node, p.files.size(), bytes));
+  }
+}
+
+// Logs, the moment a stop signal arrives, the deadlines derived from it and the contract's kill window.
+class DeadlineLog {
+ public:
+  explicit DeadlineLog(const MainRun& m)
+      : thread_([&m](std::stop_token stop) {
+          while (!stop.stop_requested()) {
+            if (const auto at = m.signals->received_at()) {
+              const auto wall =
+                  std::chrono::system_clock::now() -
+                  std::chrono::duration_cast<std::chrono::system_clock::duration>(Clock::now() - *at);
+              m.tee(stop_deadlines(*at, m.c.kill_window_s, m.c.grace_s)
+                        .describe(strsignal(m.signals->received()), wall));
+              return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          }
+        }) {}
+
+ private:
+  std::jthread thread_;
+};
+
+// 4. Whatever happened: the restart data, the report, the outputs and the log to the store; DONE to the
+// children.
 int finish(MainRun& m, RendezvousServer& rv, std::ofstream& log_file) {
-  store_restart(m);
+  store_restart(m, rv);
   write_report(m.report, (m.work / output_name::kReport).string());
   log_file.flush();
   if (m.store) {
@@ -262,6 +357,13 @@ int finish(MainRun& m, RendezvousServer& rv, std::ofstream& log_file) {
     for (const auto& f : stored.failed) m.tee("could not store " + f);
   }
   rv.finish(m.report.exit_code);
+  if (const auto at = m.signals->received_at())
+    m.tee(fmt::format(
+        "{} s after the {}: pw.x stopped, the restart data and outputs stored, the children told{}",
+        fmt::format("{:.1f}", std::chrono::duration<double>(Clock::now() - *at).count()),
+        strsignal(m.signals->received()),
+        m.c.kill_window_s > 0 ? fmt::format(" (SIGKILL expected at {:.3g} s)", m.c.kill_window_s)
+                              : std::string()));
   // Last, so that it is the peak of the whole run (the stored log ends just before it).
   m.tee(fmt::format("peak resident memory {:.1f} MiB", peak_rss_mib()));
   return m.report.exit_code;
@@ -291,6 +393,8 @@ int run_main(const NodeEnv& node, const NodeContract& c, const Log& log, bool dr
   // From here on SIGINT/SIGTERM (Slurm's time-limit signal, `scancel --batch`, Batch's stop) end the job
   // with a report; run_mpi's own StopSignals shares the flag, so one received before pw.x starts stops it.
   StopSignals signals;
+  m.signals = &signals;
+  DeadlineLog deadlines(m);
   RendezvousServer rv(node, c, m.tee);  // listening from now on: children may join while we fetch
   m.tee(fmt::format("main node {} of {} ({}, {}) listening on port {}", node.node_index, node.num_nodes,
                     hostname(), address, rv.port()));

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <list>
@@ -90,6 +91,37 @@ int RendezvousServer::refused() const {
   return refused_;
 }
 
+void RendezvousServer::request_store(const StoreRequest& request) {
+  {
+    std::lock_guard lock(mu_);
+    store_request_ = request;
+  }
+  char c = 's';
+  (void)!::write(wake_[1], &c, 1);
+}
+
+std::vector<ChildAnswer> RendezvousServer::wait_for_stored(Clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  auto settled = [&](int node) { return stored_.count(node) || gone_.count(node); };
+  changed_.wait_until(lock, deadline, [&] {
+    return std::all_of(joined_.begin(), joined_.end(), [&](const auto& j) { return settled(j.first); });
+  });
+  std::vector<ChildAnswer> out;
+  for (const auto& [node, peer] : joined_) {
+    ChildAnswer a{node, std::nullopt, ""};
+    if (auto it = stored_.find(node); it != stored_.end() && it->second)
+      a.stored = it->second;
+    else if (it != stored_.end())
+      a.missing = "answered with a malformed list";
+    else if (auto g = gone_.find(node); g != gone_.end())
+      a.missing = "was lost (" + g->second + ")";
+    else
+      a.missing = "did not answer by the deadline", a.pending = true;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 void RendezvousServer::finish(int exit_code) {
   {
     std::lock_guard lock(mu_);
@@ -147,7 +179,18 @@ void RendezvousServer::handle_frame(Conn& c, const Frame& f, Clock::time_point n
     log_(fmt::format("node {} joined from {} ({}, {} slots)", p.node, p.address, p.hostname, p.slots));
     changed_.notify_all();
   }
-  // Later frames are heartbeats; anything else from a child is ignored.
+  if (f.type == FrameType::kStored) {
+    auto part = stored_part_of(f.json(), c.node);
+    {
+      std::lock_guard lock(mu_);
+      stored_[c.node] = part;
+    }
+    if (part)
+      log_(fmt::format("node {} stored its restart data: {} file(s){}", c.node, part->part.files.size(),
+                       part->failed.empty() ? "" : fmt::format(", {} not stored", part->failed.size())));
+    changed_.notify_all();
+  }
+  // Other frames from a child are heartbeats; anything else is ignored.
 }
 
 struct RendezvousServer::LoopState {
@@ -170,6 +213,7 @@ void RendezvousServer::declare_lost(Conn& c, const std::string& why) {
     changed_.notify_all();
     return;
   }
+  gone_.emplace(c.node, why);
   if (!lost_) {
     lost_ = fmt::format("node {} ({}) lost: {}", c.node, c.address, why);
     log_(*lost_);
@@ -188,6 +232,15 @@ void RendezvousServer::take_finish(LoopState& st) {
   st.done_deadline = st.now + std::chrono::seconds(1);
   for (auto& c : st.conns)
     if (c.node >= 0) c.out += c.channel.seal(FrameType::kDone, nlohmann::json{{"exit_code", *st.done}});
+}
+
+// request_store() was called: STORE to every joined child, once.
+void RendezvousServer::take_store_request(LoopState& st) {
+  std::lock_guard lock(mu_);
+  if (!store_request_ || store_sent_ || st.done) return;
+  store_sent_ = true;
+  for (auto& c : st.conns)
+    if (c.node >= 0 && !c.closing) c.out += c.channel.seal(FrameType::kStore, to_json(*store_request_));
 }
 
 void RendezvousServer::accept_new(LoopState& st) {
@@ -259,7 +312,10 @@ void RendezvousServer::loop() {
       return;
     }
     st.now = Clock::now();
-    if (fds[0].revents & POLLIN) take_finish(st);
+    if (fds[0].revents & POLLIN) {
+      take_store_request(st);  // before take_finish drains the pipe: both may be waiting
+      take_finish(st);
+    }
     if (fds[1].revents & POLLIN) accept_new(st);
     std::size_t i = 2;
     for (auto& c : st.conns) {

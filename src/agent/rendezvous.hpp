@@ -15,7 +15,10 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/node_env.hpp"
+#include "agent/restart_collect.hpp"
 #include "job/node_contract.hpp"
 
 namespace qecloud::agent {
@@ -50,6 +53,12 @@ class RendezvousServer {
   // Blocks until a child is lost or `until` passes; returns lost().
   std::optional<std::string> wait_for_loss(std::chrono::steady_clock::time_point until);
   int refused() const;  // connections refused (bad signature, bad join)
+  // Asks every joined child to store its part of the restart data (FrameType::kStore, restart_collect.hpp);
+  // the answers (kStored) are kept as they come.
+  void request_store(const StoreRequest& request);
+  // Blocks until every joined child answered or is gone, or `deadline` passes. One entry per joined child,
+  // in node order: its answer, or why there is none (lost, no answer by the deadline, a malformed answer).
+  std::vector<ChildAnswer> wait_for_stored(std::chrono::steady_clock::time_point deadline);
   // Sends DONE{exit_code} to every joined child, waits briefly for the bytes to leave, stops the thread.
   void finish(int exit_code);
 
@@ -59,6 +68,7 @@ class RendezvousServer {
   void loop();
   // The loop's steps, one poll() round at a time.
   void take_finish(LoopState& st);
+  void take_store_request(LoopState& st);
   void accept_new(LoopState& st);
   void serve(LoopState& st, Conn& c, short revents);
   void heartbeats(LoopState& st);
@@ -77,6 +87,10 @@ class RendezvousServer {
   std::condition_variable changed_;
   std::map<int, PeerInfo> joined_;
   std::optional<std::string> lost_;
+  std::map<int, std::string> gone_;  // every child lost after all joined, and why
+  std::optional<StoreRequest> store_request_;
+  bool store_sent_ = false;
+  std::map<int, std::optional<StoredPart>> stored_;  // answers; nullopt: malformed
   std::string own_address_;
   bool complete_ = false;  // every child joined: a child that goes away now is lost
   int refused_ = 0;

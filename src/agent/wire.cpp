@@ -89,7 +89,7 @@ std::optional<Frame> Channel::open(std::string& buffer) {
     len = (len << 8) | static_cast<unsigned char>(buffer[static_cast<std::size_t>(i)]);
   if (len > kMaxPayload) throw Error("agent protocol: frame too large");
   const auto type = static_cast<std::uint8_t>(buffer[4]);
-  if (type < 1 || type > static_cast<std::uint8_t>(FrameType::kExit))
+  if (type < 1 || type > static_cast<std::uint8_t>(FrameType::kStored))
     throw Error(fmt::format("agent protocol: unknown frame type {}", type));
   if (buffer.size() < kHeaderSize + len + kTagSize) return std::nullopt;
   std::string_view payload(buffer.data() + kHeaderSize, len);

@@ -34,6 +34,9 @@ enum class FrameType : std::uint8_t {
   kStdout = 6,   // node → exec client: raw bytes
   kStderr = 7,   // node → exec client: raw bytes
   kExit = 8,     // node → exec client: {"code", "signal"}
+  kStore = 9,    // main → child: {"outdir", "prefix", "seconds"} store your part of the restart data
+                 // (restart_collect)
+  kStored = 10,  // child → main: {"files": [{"name", "bytes"}], "failed": ["name (why)"]} what it stored
 };
 
 constexpr std::size_t kHelloSize = 21;

@@ -29,7 +29,9 @@ int cmd_rehearse_nodes(std::vector<std::string> args) {
   app.add_option(
          "--spec", spec_path,
          "JSON: job_id, nodes, command, environment, node_environment, log_dir, forward_ports, forwards "
-         "[{inside_address, inside_port, host_port}], ecs_network, isolated, faults")
+         "[{inside_address, inside_port, host_port}], ecs_network, isolated, faults, kill_window (seconds "
+         "from "
+         "a stop's SIGTERM to its SIGKILL, 30)")
       ->required();
   if (auto rc = parse_command_line(app, args)) return *rc;
   const auto spec = nlohmann::json::parse(text::read_file(spec_path), nullptr, false);
@@ -47,6 +49,7 @@ int cmd_rehearse_nodes(std::vector<std::string> args) {
     l.forward_ports = spec.value("forward_ports", std::vector<int>{});
     l.ecs_network = spec.value("ecs_network", false);
     l.isolated = spec.value("isolated", false);
+    l.kill_window_s = spec.value("kill_window", l.kill_window_s);
     const nlohmann::json delays = spec.value("start_delays", nlohmann::json::object());
     for (const auto& [node, delay] : delays.items()) l.start_delays[std::stoi(node)] = delay.get<double>();
     for (const auto& f : spec.value("forwards", nlohmann::json::array()))

@@ -175,9 +175,11 @@ int run_job(std::vector<std::string> args, std::shared_ptr<const ResumePlan> res
   app.add_option("--join-timeout", o.join_timeout_s, "with --nodes: seconds the main waits for every node")
       ->default_val(60)
       ->check(CLI::Range(1, 86400));
-  app.add_option("--inject-fault", o.faults,
-                 "with --nodes, for tests: KIND:NODE[:SECONDS], KIND = no-start, wrong-secret, kill-agent, "
-                 "link-down (the last two SECONDS after mpirun starts)")
+  app.add_option(
+         "--inject-fault", o.faults,
+         "with --nodes, for tests: KIND:NODE[:SECONDS], KIND = no-start, wrong-secret, kill-agent, "
+         "link-down (the last two SECONDS after mpirun starts), or terminate:all:SECONDS (AWS Batch's "
+         "stop: SIGTERM to every node, SIGKILL 30 s later)")
       ->group("");
   std::string image_name;
   app.add_option(

@@ -44,6 +44,7 @@ std::map<std::string, std::string> NodeContract::to_env() const {
   put(kAddress, !address.empty(), address);
   put(kWork, work_root != d.work_root, work_root);
   put(kLauncher, launcher != d.launcher, launcher);
+  put(kKillWindow, kill_window_s != d.kill_window_s, seconds_text(kill_window_s));
   if (has_job()) {
     env[kStore] = store_url;
     env[kStoreJob] = store_job;
@@ -104,6 +105,7 @@ NodeContract NodeContract::from_env(const EnvLookup& env, bool need_job) {
   c.slots = env_integer(env, kSlots, c.slots, 1, 100000);
   c.heartbeat_s = env_seconds(env, kHeartbeat, c.heartbeat_s, 0, 86400);
   c.lost_after_s = env_seconds(env, kLostAfter, c.lost_after_s, 0, 86400);
+  c.kill_window_s = env_seconds(env, kKillWindow, c.kill_window_s, 0, 3600);
   if (c.lost_after_s < 2 * c.heartbeat_s)
     throw UsageError(fmt::format("{} must be at least twice {}", kLostAfter, kHeartbeat));
   if (auto v = env(kOversubscribed)) c.yield_when_idle = *v == "1";

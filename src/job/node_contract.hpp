@@ -21,6 +21,7 @@ inline constexpr const char* kPw = "QECLOUD_PW";
 inline constexpr const char* kMpirun = "QECLOUD_MPIRUN";
 inline constexpr const char* kGrace = "QECLOUD_GRACE";
 inline constexpr const char* kRecover = "QECLOUD_RECOVER";
+inline constexpr const char* kKillWindow = "QECLOUD_KILL_WINDOW";
 inline constexpr const char* kJoinTimeout = "QECLOUD_JOIN_TIMEOUT";
 inline constexpr const char* kPort = "QECLOUD_AGENT_PORT";
 inline constexpr const char* kExecPort = "QECLOUD_AGENT_EXEC_PORT";
@@ -73,6 +74,9 @@ struct NodeContract {
   // The job's (or the attempt's) time limit in seconds from the main node's start, 0 = none: the main sets
   // pw.x's max_seconds from it (job/time_limit.hpp), so pw.x stops itself and writes restart data in time.
   int time_limit_s = 0;
+  // Seconds from the scheduler's SIGTERM to its SIGKILL, on every node at once (AWS Batch: 30 s, the ECS stop
+  // timeout); 0 = unknown, no SIGKILL expected. The agents derive their stop and upload deadlines from it.
+  double kill_window_s = 0;
 
   bool has_job() const { return !store_url.empty(); }
   // Every variable of the contract (the job's part only when has_job()).

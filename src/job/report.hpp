@@ -3,8 +3,9 @@
 // by every backend (`run --nodes`, AWS Batch's `status`/`fetch`, Slurm) — one type, one writer, one reader,
 // one set of defaults. JSON:
 //   {"state": "succeeded", "exit_code": 0, "message": "", "layout": {"nodes", "ranks", "pools"},
-//    "results": {…qe/results.hpp…}, "restart": {"files", "bytes", "complete", "note"}, "history": ["…", …],
-//    "node_list": [{"node", "address", "hostname", "slots"}, …]}
+//    "results": {…qe/results.hpp…}, "restart": {"files", "bytes", "complete", "note"[, "nodes": [{"node",
+//    "files": [{"name", "bytes"}]}, …]]}, "history": ["…", …], "node_list": [{"node", "address", "hostname",
+//    "slots"}, …]}
 // "history" (the main node's recoveries, job/recovery.hpp) is absent from older reports: read as empty.
 #include <optional>
 #include <string>
@@ -33,7 +34,7 @@ struct AgentReport {
   std::vector<ReportNode> node_list;
   qe::Results results;
   // What of pw.x's restart data reached the store (job/restart_set.hpp): {"files", "bytes", "complete",
-  // "note"}; null when pw.x wrote none.
+  // "note"}, and on several nodes "nodes": every node's files with their sizes; null when pw.x wrote none.
   nlohmann::json restart;
   std::vector<std::string> history;  // each recovery's RecoveryStep::history(), in order: the backend
                                      // records them as the job's transitions

@@ -367,3 +367,45 @@ TEST(Rendezvous, AChildThatLeavesBeforeEveryoneJoinedIsWaitedForAgain) {
   EXPECT_TRUE(rv.wait_for_children(std::chrono::steady_clock::now() + 5s).empty());
   for (const auto& p : rv.peers()) EXPECT_EQ(p.address, "127.0.0.1");  // where the connection came from
 }
+
+TEST(Rendezvous, CollectsEveryChildsRestartPartOrSaysWhyNot) {
+  Rig rig(4);
+  RendezvousServer rv(rig.node, rig.settings, rig.logger());
+  auto c1 = join(rv.port(), 1);
+  auto c2 = join(rv.port(), 2);
+  std::optional<ClientConnection> c3 = join(rv.port(), 3);
+  ASSERT_TRUE(rv.wait_for_children(std::chrono::steady_clock::now() + 5s).empty());
+  for (auto* c : {&c1, &c2, &*c3}) EXPECT_EQ(next_non_ping(*c, 2000), FrameType::kWelcome);
+  c3.reset();  // node 3's agent dies
+  ASSERT_TRUE(rv.wait_for_loss(std::chrono::steady_clock::now() + 2s));
+  rv.request_store({"tmp", "silicon", 20});
+  for (auto* c : {&c1, &c2}) {
+    std::optional<Frame> f;
+    while ((f = c->receive(2000)) && f->type == FrameType::kPing) {
+    }
+    ASSERT_TRUE(f);
+    ASSERT_EQ(f->type, FrameType::kStore);
+    std::string why;
+    const auto r = store_request_of(f->json(), why);
+    ASSERT_TRUE(r) << why;
+    EXPECT_EQ(r->outdir, "tmp");
+    EXPECT_EQ(r->prefix, "silicon");
+  }
+  c1.send(FrameType::kStored, to_json(StoredPart{{1, {{"silicon.wfc2", 42}}}, {}}));  // node 2 stays silent
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto answers = rv.wait_for_stored(t0 + 1s);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 900ms);  // node 2 was waited for
+  ASSERT_EQ(answers.size(), 3u);
+  ASSERT_TRUE(answers[0].stored);
+  EXPECT_EQ(answers[0].stored->part.files[0].first, "silicon.wfc2");
+  EXPECT_EQ(answers[1].node, 2);
+  EXPECT_EQ(answers[1].missing, "did not answer by the deadline");
+  EXPECT_TRUE(answers[1].pending);
+  EXPECT_EQ(answers[2].node, 3);
+  EXPECT_NE(answers[2].missing.find("was lost (its agent closed the connection)"), std::string::npos)
+      << answers[2].missing;
+  c2.send(FrameType::kStored, to_json(StoredPart{{2, {}}, {"silicon.wfc3 (disk full)"}}));
+  const auto again = rv.wait_for_stored(std::chrono::steady_clock::now() + 5s);  // woken by the answer
+  ASSERT_TRUE(again[1].stored);
+  EXPECT_EQ(again[1].stored->failed, std::vector<std::string>{"silicon.wfc3 (disk full)"});
+}

@@ -1,4 +1,4 @@
-// The netns backend's logic that needs no root: fault injection's grammar.
+// The netns backend's logic that needs no root: fault injection's grammar (Batch's stop included).
 #include <gtest/gtest.h>
 
 #include "backends/netns/cluster_fault.hpp"
@@ -17,4 +17,13 @@ TEST(ClusterFault, Parses) {
   EXPECT_THROW(netns::parse_cluster_fault("no-start:0"), UsageError);  // the main must start
   EXPECT_EQ(netns::parse_cluster_fault("kill-agent:0:1").node, 0);     // the main may die mid-run
   EXPECT_THROW(netns::parse_cluster_fault("link-down:x"), UsageError);
+}
+
+TEST(ClusterFault, TerminateIsEveryNodeAtOnce) {
+  auto f = netns::parse_cluster_fault("terminate:all:5");
+  EXPECT_EQ(f.kind, netns::ClusterFault::Kind::kTerminate);
+  EXPECT_EQ(f.node, -1);
+  EXPECT_DOUBLE_EQ(f.after_s, 5);
+  EXPECT_THROW(netns::parse_cluster_fault("terminate:1:5"), UsageError);  // Batch stops every node
+  EXPECT_THROW(netns::parse_cluster_fault("kill-agent:all:5"), UsageError);
 }

@@ -39,6 +39,7 @@ TEST(NodeContract, RoundTripsThroughTheEnvironment) {
   c.slots = 2;
   c.yield_when_idle = true;
   c.recover = false;
+  c.kill_window_s = 30;
   const auto env = c.to_env();
   const NodeContract back = NodeContract::from_env(map_env(env), true);
   EXPECT_EQ(back.secret, c.secret);
@@ -53,6 +54,7 @@ TEST(NodeContract, RoundTripsThroughTheEnvironment) {
   EXPECT_TRUE(back.yield_when_idle);
   EXPECT_FALSE(back.recover);
   EXPECT_EQ(env.at(node_var::kRecover), "0");
+  EXPECT_EQ(back.kill_window_s, 30);
   // What the backend did not decide is not written: the node's own environment keeps it.
   EXPECT_FALSE(env.count(node_var::kPort));
   EXPECT_FALSE(env.count(node_var::kHeartbeat));
@@ -73,4 +75,7 @@ TEST(NodeContract, NumbersAreStrict) {
   EXPECT_THROW(NodeContract::from_env(with(node_var::kRecover, "2"), false), UsageError);
   EXPECT_TRUE(NodeContract::from_env(with(node_var::kRecover, "1"), false).recover);
   EXPECT_TRUE(NodeContract::from_env(map_env({{node_var::kSecret, kSecret}}), false).recover);
+  EXPECT_THROW(NodeContract::from_env(with(node_var::kKillWindow, "30s"), false), UsageError);
+  // Children need the window too: it is not part of the job's half of the contract.
+  EXPECT_EQ(NodeContract::from_env(with(node_var::kKillWindow, "2.5"), false).kill_window_s, 2.5);
 }

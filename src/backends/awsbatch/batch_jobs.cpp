@@ -248,6 +248,7 @@ Submitted submit(aws::Api& api, const AwsConfig& c, const JobOptions& o, const R
     // its network interface: AWS's own multi-node sample waits 600 s for them.
     contract.join_timeout_s = kBatchJoinTimeout;
     contract.time_limit_s = o.time_limit_s;  // attemptDurationSeconds: pw.x stops itself before Batch's kill
+    contract.kill_window_s = kBatchKillWindow;
     // Not in SubmitJob's environment (see submit_job_input): the nodes read it from the job's prefix, which
     // only the job role may read.
     put_secret(*job.store, job.location, contract.secret);

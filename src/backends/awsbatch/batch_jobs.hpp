@@ -46,6 +46,10 @@ inline constexpr int kRetryAttempts = 3;
 inline constexpr std::size_t kDescribeJobsLimit = 100;
 // How long a Batch job's main waits for its children (s): they start after it and pull the image first.
 inline constexpr int kBatchJoinTimeout = 600;
+// A stopped job (its timeout, TerminateJob) gets SIGTERM on every node's container at once and SIGKILL this
+// many seconds later (the ECS agent's default stop timeout; AWS Batch User Guide, "Job timeouts"). The agents
+// derive pw.x's grace and the restart data's deadlines from it (node contract QECLOUD_KILL_WINDOW).
+inline constexpr double kBatchKillWindow = 30;
 
 struct NodeState {
   int index = 0;

@@ -22,21 +22,29 @@ ClusterFault parse_cluster_fault(const std::string& text) {
       {"no-start", ClusterFault::Kind::kNoStart},
       {"wrong-secret", ClusterFault::Kind::kWrongSecret},
       {"kill-agent", ClusterFault::Kind::kKillAgent},
-      {"link-down", ClusterFault::Kind::kLinkDown}};
+      {"link-down", ClusterFault::Kind::kLinkDown},
+      {"terminate", ClusterFault::Kind::kTerminate}};
   const std::string usage =
       "a fault is KIND:NODE[:SECONDS] with KIND no-start, wrong-secret, kill-agent or "
-      "link-down, e.g. kill-agent:1:2";
+      "link-down, e.g. kill-agent:1:2, or terminate:all:SECONDS (AWS Batch's stop: SIGTERM to every node, "
+      "SIGKILL 30 s later)";
   if (parts.size() < 2 || parts.size() > 3 || !kinds.count(parts[0]))
     throw UsageError(fmt::format("--inject-fault '{}': {}", text, usage));
   ClusterFault f{kinds.at(parts[0])};
-  const auto node = parse_integer(parts[1]);
+  if ((f.kind == ClusterFault::Kind::kTerminate) != (parts[1] == "all"))
+    throw UsageError(fmt::format("--inject-fault '{}': {}", text,
+                                 f.kind == ClusterFault::Kind::kTerminate
+                                     ? "AWS Batch stops every node at once: terminate:all[:SECONDS]"
+                                     : "'all' is for terminate only; name one node"));
+  const auto node =
+      f.kind == ClusterFault::Kind::kTerminate ? std::optional<long long>(-1) : parse_integer(parts[1]);
   const auto after = parts.size() == 3 ? parse_decimal(parts[2]) : std::optional<double>(0);
   if (!node || !after || *after < 0 || *node > 100000)
     throw UsageError(fmt::format("--inject-fault '{}': {}", text, usage));
   f.node = static_cast<int>(*node);
   f.after_s = *after;
   const bool at_start = f.kind == ClusterFault::Kind::kNoStart || f.kind == ClusterFault::Kind::kWrongSecret;
-  if (f.node < (at_start ? 1 : 0))
+  if (f.kind != ClusterFault::Kind::kTerminate && f.node < (at_start ? 1 : 0))
     throw UsageError(fmt::format("--inject-fault '{}': {}", text,
                                  at_start
                                      ? "the main node (0) must start; this fault goes to a child (1, 2, …)"

@@ -68,6 +68,8 @@ NodeContract contract_for(const JobOptions& o, const StartedJob& job, int slots,
   const EnvLookup env = process_env();
   c.heartbeat_s = env_seconds(env, node_var::kHeartbeat, c.heartbeat_s, 0, 86400);
   c.lost_after_s = env_seconds(env, node_var::kLostAfter, c.lost_after_s, 0, 86400);
+  // A stop is AWS Batch's (SIGTERM to every node, SIGKILL 30 s later), and the agents know its window.
+  c.kill_window_s = env_seconds(env, node_var::kKillWindow, 30, 1, 3600);
   return c;
 }
 
@@ -87,6 +89,7 @@ NodeLaunch launch_for(const JobOptions& o, const StartedJob& job, const NodeCont
   for (const std::string& program : {o.pw, o.mpirun})  // a wrapper under /tmp must be visible in the nodes
     if (fs::path(program).is_absolute()) l.shared.push_back(program);
   l.faults = faults;
+  l.kill_window_s = c.kill_window_s;
   l.on_main_line = obs.on_note;
   l.on_note = obs.on_note;
   return l;

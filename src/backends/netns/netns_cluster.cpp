@@ -292,6 +292,10 @@ void NetnsCluster::forward_into(const std::string& inside_address, int inside_po
   forwarders_.push_back(std::make_unique<LoopbackForwarder>(paths, inside_address, inside_port, host_port));
 }
 
+void NetnsCluster::kill_node(int node) {
+  kill_in_netns(netns(node));
+}
+
 void NetnsCluster::teardown() noexcept {
   try {
     forwarders_.clear();

@@ -52,6 +52,8 @@ class NetnsCluster {
   pid_t start(int node, const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
               const std::string& log_path, const std::vector<std::string>& shared,
               const std::string& rootfs = {});
+  // SIGKILL to every process in the node's namespace (what a container's stop timeout does).
+  void kill_node(int node);
   // Takes the node's link to the bridge down or up (fault injection: a node whose network dies).
   void set_link(int node, bool up);
   // Every node's 127.0.0.1:<port> reaches this host's 127.0.0.1:<port> (a local S3 server); nothing else.

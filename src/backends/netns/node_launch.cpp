@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <thread>
@@ -96,6 +97,40 @@ void start_due(const NodeLaunch& l, NetnsCluster& cluster, std::vector<pid_t>& p
       pids[static_cast<std::size_t>(i)] = start_node(l, cluster, i);
 }
 
+// AWS Batch's stop of a job (its timeout, TerminateJob), played on the nodes: SIGTERM to every node's agent
+// at once, then — unless the main has ended the job by then — SIGKILL to everything on every node when the
+// window has passed, as the ECS stop timeout does to every container.
+class BatchStop {
+ public:
+  explicit BatchStop(const NodeLaunch& l) : l_(l) {}
+  void start(const std::vector<pid_t>& pids, const std::string& why) {
+    if (started_) return;
+    started_ = true;
+    at_ = Clock::now();
+    for (const pid_t p : pids)
+      if (p > 0) ::kill(p, SIGTERM);
+    note(l_, fmt::format("{}: SIGTERM to every node's agent, SIGKILL in {:.3g} s (AWS Batch's stop)", why,
+                         l_.kill_window_s));
+  }
+  bool started() const { return started_; }
+  void kill_due(NetnsCluster& cluster) {
+    if (!started_ || killed_ || Clock::now() < at_ + std::chrono::duration<double>(l_.kill_window_s)) return;
+    killed_ = true;
+    for (int i = 0; i < l_.nodes; ++i) cluster.kill_node(i);
+    note(l_, fmt::format("SIGKILL to every node, {:.3g} s after the SIGTERM", l_.kill_window_s));
+  }
+  void main_ended() const {
+    if (started_ && !killed_)
+      note(l_, fmt::format("the main node ended {:.1f} s after the SIGTERM (the SIGKILL was due at {:.3g} s)",
+                           std::chrono::duration<double>(Clock::now() - at_).count(), l_.kill_window_s));
+  }
+
+ private:
+  const NodeLaunch& l_;
+  Clock::time_point at_{};  // (not an optional: g++ 12 warns maybe-uninitialized through it)
+  bool started_ = false, killed_ = false;
+};
+
 // Timed faults, once the main has started mpirun.
 class FaultClock {
  public:
@@ -103,15 +138,17 @@ class FaultClock {
   void saw(const std::string& main_line) {
     if (!mpirun_started_ && main_line.find(": running ") != std::string::npos) mpirun_started_ = Clock::now();
   }
-  void fire_due(NetnsCluster& cluster, const std::vector<pid_t>& pids) {
+  void fire_due(NetnsCluster& cluster, const std::vector<pid_t>& pids, BatchStop& stop) {
     for (std::size_t k = 0; k < l_.faults.size(); ++k) {
       const auto& f = l_.faults[k];
-      if (fired_[k] || !mpirun_started_ ||
-          (f.kind != ClusterFault::Kind::kKillAgent && f.kind != ClusterFault::Kind::kLinkDown))
+      if (fired_[k] || !mpirun_started_ || f.kind == ClusterFault::Kind::kNoStart ||
+          f.kind == ClusterFault::Kind::kWrongSecret)
         continue;
       if (Clock::now() < *mpirun_started_ + std::chrono::duration<double>(f.after_s)) continue;
       fired_[k] = true;
-      if (f.kind == ClusterFault::Kind::kKillAgent) {
+      if (f.kind == ClusterFault::Kind::kTerminate) {
+        stop.start(pids, "fault injected");
+      } else if (f.kind == ClusterFault::Kind::kKillAgent) {
         // (0 is a node not started yet: kill(0) would be this whole process group)
         if (const pid_t p = pids[static_cast<std::size_t>(f.node)]; p > 0) ::kill(p, SIGKILL);
         note(l_, fmt::format("fault injected: node {}'s agent killed", f.node));
@@ -128,7 +165,8 @@ class FaultClock {
   std::optional<Clock::time_point> mpirun_started_;
 };
 
-// Follows the main until it exits; its exit status is the job's. A stop signal is passed on to the main.
+// Follows the main until it exits; its exit status is the job's. A stop signal here is Batch's stop of the
+// job.
 int follow_main(const NodeLaunch& l, NetnsCluster& cluster, std::vector<pid_t>& pids,
                 const StopSignals& signals) {
   const auto began = Clock::now();
@@ -138,21 +176,21 @@ int follow_main(const NodeLaunch& l, NetnsCluster& cluster, std::vector<pid_t>& 
     if (l.on_main_line) l.on_main_line(line);
     faults.saw(line);
   };
-  bool forwarded = false;
+  BatchStop stop(l);
   int status = 0;
   while (pids[0] > 0) {
     follow.poll(on_line);
     if (::waitpid(pids[0], &status, WNOHANG) == pids[0]) break;
-    if (signals.received() && !forwarded) {
-      ::kill(pids[0], SIGTERM);  // the main asks pw.x to stop cleanly and stores what it has
-      forwarded = true;
-    }
-    faults.fire_due(cluster, pids);
-    start_due(l, cluster, pids, began);
+    if (signals.received())  // the main asks pw.x to stop cleanly; every node stores what it has
+      stop.start(pids, fmt::format("{} received", strsignal(signals.received())));
+    faults.fire_due(cluster, pids, stop);
+    stop.kill_due(cluster);
+    if (!stop.started()) start_due(l, cluster, pids, began);  // a stopped job starts no more nodes
     if (l.on_tick) l.on_tick();
     std::this_thread::sleep_for(100ms);
   }
   follow.poll(on_line);
+  if (pids[0] > 0) stop.main_ended();
   const int code = pids[0] < 0 ? 127 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (pids[0] > 0 && l.on_event) l.on_event(0, "exit", code);
   return code;

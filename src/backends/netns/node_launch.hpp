@@ -3,9 +3,10 @@
 // containers: the same command on every node with the job's environment plus what Batch adds per node
 // (AWS_BATCH_JOB_ID "<id>#<i>", AWS_BATCH_JOB_NODE_INDEX, AWS_BATCH_JOB_NUM_NODES,
 // AWS_BATCH_JOB_MAIN_NODE_INDEX, and on children only AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS). The main
-// node's exit ends the job (children get a few seconds to leave, then are killed), as on Batch. Faults
-// (ClusterFault) are injected on the way. Used by `run --nodes` and by `rehearse-nodes`, AWS Batch's
-// execution plane in the tests.
+// node's exit ends the job (children get a few seconds to leave, then are killed), as on Batch. A stop — a
+// SIGINT/SIGTERM to this process, or the terminate fault — is Batch's: SIGTERM to every node's agent at once,
+// SIGKILL to everything on every node `kill_window_s` later. Faults (ClusterFault) are injected on the way.
+// Used by `run --nodes` and by `rehearse-nodes`, AWS Batch's execution plane in the tests.
 #include <functional>
 #include <map>
 #include <string>
@@ -35,6 +36,7 @@ struct NodeLaunch {
   bool isolated = false;     // NetnsCluster::Options::isolated: the nodes cannot reach each other
   std::map<int, double> start_delays;  // node → seconds after the main starts (Batch starts children later)
   std::vector<ClusterFault> faults;
+  double kill_window_s = 30;  // a stop's SIGTERM → SIGKILL (AWS Batch: the ECS stop timeout, 30 s)
   std::function<void(const std::string&)> on_main_line;  // each line of node 0's log, as it comes
   std::function<void(const std::string&)> on_note;       // "fault injected: …"
   std::function<void(int node, const char* event, int code)> on_event;  // "started" / "exit"

@@ -7,7 +7,9 @@ Cases: three_nodes (energy equals the single-node run with the same layout to 1e
 address in mpirun's rank map, logs stored), no_start (deadline error naming the node), wrong_secret (join
 refused, no secret in any log), kill_agent and link_down (job non-zero within 15 s of the fault), main_lost (children leave by themselves), pw_fails
 (pw.x rejects the input at run time: non-zero, logs stored), not_root (clear error, nothing created),
-isolated_nodes (rehearse-nodes with isolated bridge ports: node 1 cannot reach node 0; without, it can).
+isolated_nodes (rehearse-nodes with isolated bridge ports: node 1 cannot reach node 0; without, it can),
+batch_stop (AWS Batch's stop mid-SCF: SIGTERM to every node, SIGKILL 30 s later; every node's restart files in
+the store before it, the manifest whole, the report listing them with sizes).
 After every case: no namespace, bridge or agent/orted/pw.x process may be left behind.
 
 Usage: cluster_tests.py QECLOUD_BINARY SOURCE_DIR [CASE…]   (needs root, iproute2, pw.x, mpirun)
@@ -70,7 +72,7 @@ def live_processes():
     return found
 
 
-def seed_copy(name, ecutwfc=None, extra=""):
+def seed_copy(name, ecutwfc=None, extra="", conv_thr=None):
     d = os.path.join(WORK, name)
     os.makedirs(d, exist_ok=True)
     shutil.copy(os.path.join(SEED, "Si.pz-vbc.UPF"), d)
@@ -79,6 +81,8 @@ def seed_copy(name, ecutwfc=None, extra=""):
         text = re.sub(r"ecutwfc\s*=\s*[\d.]+", f"ecutwfc={ecutwfc}", text)
     if extra:
         text = re.sub(r"nbnd\s*=\s*\d+", extra, text)
+    if conv_thr:
+        text = re.sub(r"conv_thr\s*=\s*[\d.dDeE+-]+", f"conv_thr={conv_thr}", text)
     path = os.path.join(d, "scf.in")
     with open(path, "w") as f:
         f.write(text)
@@ -246,10 +250,74 @@ def wrapper_and_grace(case):
     check(case, "Terminated received: asking pw.x to stop (up to 5 s)" in err,
           f"no stop request with a 5 s grace:\n{err[-2000:]}")
     check(case, "did not stop in time: killed" in err, f"the grace did not run out into a kill:\n{err[-2000:]}")
+    check(case, "Terminated received: SIGTERM to every node's agent, SIGKILL in 30 s" in err,
+          f"the SIGTERM to run --nodes was not passed on to every node as Batch does:\n{err[-2000:]}")
     job_id = re.search(r"job (\S+): ", out).group(1)
+    for i in (1, 2):
+        log = read(os.path.join(store_dir(env, job_id), f"node-{i}.log"))
+        check(case, "keeping the ranks here" in log and "the main ended the job" in log,
+              f"node {i} did not keep serving after its SIGTERM:\n{log[-1500:]}")
     pw_err = read(os.path.join(store_dir(env, job_id), "pw.err"))
     for host in ("node-0", "node-1", "node-2"):
         check(case, f"qecloud-test-wrapper on {host}" in pw_err, f"the wrapper did not run on {host}:\n{pw_err[-1000:]}")
+
+
+def stored_files(root):
+    """name → bytes of every file under root (relative names)."""
+    out = {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            out[os.path.relpath(p, root)] = os.path.getsize(p)
+    return out
+
+
+def batch_stop(case):
+    # AWS Batch's stop mid-SCF (timeout, TerminateJob): SIGTERM to every node's agent at once, SIGKILL 30 s
+    # later. The children keep their ranks until pw.x has stopped, every node stores its part of the restart
+    # data, the manifest says whole, the report lists every file with its size — all before the SIGKILL.
+    inp = seed_copy(case, ecutwfc="40.0", conv_thr="1e-12")  # ~15–25 s of SCF on 2 cores: stopped mid-SCF
+    rc, out, err, after_fault, wall, env = qecloud(case, ["run", "--nodes", "3", "--inject-fault", "terminate:all:6",
+                                                          "--json", inp])
+    check(case, after_fault is not None, f"the stop was never injected:\n{err[-2000:]}")
+    check(case, rc == 5, f"exit {rc} (want 5, stopped)\n{err[-3000:]}")
+    res = json.loads(out) if out.strip().startswith("{") else {}
+    check(case, res.get("state") == "stopped", f"state {res.get('state')}: {res.get('message')}")
+    ended = re.search(r"the main node ended ([\d.]+) s after the SIGTERM", err)
+    check(case, ended and float(ended.group(1)) < 30, f"the main did not end before the SIGKILL:\n{err[-2000:]}")
+    outdir = store_dir(env, res.get("job_id", ""))
+    main_log = read(os.path.join(outdir, "agent-main.log"))
+    check(case, re.search(r"Terminated at [\d:.]+ UTC \(t\): SIGKILL expected at t\+30 s; pw\.x may take until "
+                          r"t\+15 s, every node's restart data until t\+27 s", main_log),
+          f"the deadlines were not logged:\n{main_log[-2000:]}")
+    pw = read(os.path.join(outdir, "pw.out"))
+    check(case, "convergence has been achieved" not in pw, "pw.x converged before the stop: not mid-SCF")
+    manifest = json.loads(read(os.path.join(outdir, "restart.json")) or "{}")
+    check(case, manifest.get("complete") is True, f"restart set not whole: {manifest.get('note')}")
+    on_disk = stored_files(outdir)
+    for p in manifest.get("parts", []):
+        node = p["node"]
+        for f in p["files"]:
+            key = f["name"] if node == 0 else f"node-{node}/{f['name']}"
+            check(case, on_disk.get(key) == f["bytes"], f"{key}: manifest says {f['bytes']} bytes, store has "
+                                                          f"{on_disk.get(key)}")
+    nodes = {p["node"] for p in manifest.get("parts", [])}
+    check(case, nodes == {0, 1, 2}, f"parts from nodes {sorted(nodes)}")
+    for name in ("silicon.wfc1", "silicon.mix1", "silicon.save/charge-density.dat", "silicon.save/data-file-schema.xml"):
+        check(case, name in on_disk, f"node 0's {name} not stored")
+    for i in (1, 2):  # rank i+1 (1-based) runs on node i: its per-rank files are only there
+        for kind in ("wfc", "mix", "restart_scf", "restart_k"):
+            check(case, f"node-{i}/silicon.{kind}{i + 1}" in on_disk, f"node {i}'s silicon.{kind}{i + 1} not stored")
+        log = read(os.path.join(outdir, f"node-{i}.log"))
+        check(case, "keeping the ranks here" in log and "stored " in log and "the main ended the job" in log,
+              f"node {i} did not serve until DONE and store its part:\n{log[-1500:]}")
+    report = json.loads(read(os.path.join(outdir, "agent.json")) or "{}").get("restart", {})
+    check(case, report.get("complete") is True and len(report.get("nodes", [])) == 3
+          and all("bytes" in f for n in report["nodes"] for f in n["files"]), f"the report's restart: {report}")
+    took = re.search(r"([\d.]+) s after the Terminated: pw\.x stopped", err)
+    per_node = {p["node"]: sum(f["bytes"] for f in p["files"]) for p in manifest.get("parts", [])}
+    print(f"  {case}: the job ended {after_fault:.1f} s after the stop; main done {took.group(1) if took else '?'} s "
+          f"after the SIGTERM (window 30 s); bytes per node {per_node}", flush=True)
 
 
 def killed_owner(case):
@@ -331,6 +399,7 @@ CASES = {
     "not_root": not_root,
     "wrapper_and_grace": wrapper_and_grace,
     "killed_owner": killed_owner,
+    "batch_stop": batch_stop,
 }
 
 
