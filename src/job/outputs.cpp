@@ -93,16 +93,21 @@ std::unique_ptr<storage::ObjectStore> open_job_store(const JobRecord& job) {
                              {job.remote.value("region", std::string())});
 }
 
-std::optional<AgentReport> read_stored_report(storage::ObjectStore& store, const JobLocation& loc) {
-  const std::string key = loc.output_key(output_name::kReport);
+std::optional<std::string> read_stored_output(storage::ObjectStore& store, const JobLocation& loc,
+                                              const std::string& name) {
+  const std::string key = loc.output_key(name);
   if (!store.exists(key)) return std::nullopt;
-  const fs::path tmp =
-      fs::temp_directory_path() / fmt::format("qecloud-report-{}-{}.json", loc.id, ::getpid());
+  const fs::path tmp = fs::temp_directory_path() / fmt::format("qecloud-{}-{}-{}", loc.id, ::getpid(), name);
   store.get_file(key, tmp.string());
   std::string text = text::read_file(tmp.string());
   std::error_code ec;
   fs::remove(tmp, ec);
-  return parse_report(text);
+  return text;
+}
+
+std::optional<AgentReport> read_stored_report(storage::ObjectStore& store, const JobLocation& loc) {
+  const auto text = read_stored_output(store, loc, output_name::kReport);
+  return text ? parse_report(*text) : std::nullopt;
 }
 
 }  // namespace qecloud

@@ -48,6 +48,10 @@ std::vector<std::string> fetch_outputs(storage::ObjectStore& store, const JobLoc
 // in eu-west-1 is read there, whatever the environment says).
 std::unique_ptr<storage::ObjectStore> open_job_store(const JobRecord& job);
 
+// A small text file of the job's output/ (a report, a manifest) from its store; nullopt when it is not there.
+std::optional<std::string> read_stored_output(storage::ObjectStore& store, const JobLocation& loc,
+                                              const std::string& name);
+
 // The job's report (output/agent.json) from its store; nullopt when there is none (yet).
 std::optional<AgentReport> read_stored_report(storage::ObjectStore& store, const JobLocation& loc);
 

@@ -171,16 +171,8 @@ void write_restart_manifest(storage::ObjectStore& store, const JobLocation& loc,
 }
 
 std::optional<RestartManifest> read_restart_manifest(storage::ObjectStore& store, const JobLocation& loc) {
-  const std::string key = loc.output_key(kManifest);
-  if (!store.exists(key)) return std::nullopt;
-  const fs::path tmp =
-      fs::temp_directory_path() / fmt::format("qecloud-restart-{}-{}.json", loc.id, ::getpid());
-  store.get_file(key, tmp.string());
-  std::string text = text::read_file(tmp.string());
-  std::error_code ec;
-  fs::remove(tmp, ec);
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  return restart_manifest_of(j);
+  const auto text = read_stored_output(store, loc, kManifest);
+  return text ? restart_manifest_of(nlohmann::json::parse(*text, nullptr, false)) : std::nullopt;
 }
 
 RestoredSet fetch_restart_files(storage::ObjectStore& store, const JobLocation& from,
