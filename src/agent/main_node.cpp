@@ -99,6 +99,7 @@ struct MainRun {
   const StopSignals* signals = nullptr;  // run_main's: when a stop signal came
   std::string network;                   // the job's network (CIDR): MPI's TCP traffic is kept on it
   std::vector<std::string> kept;         // earlier attempts' outputs and the edited input, after recoveries
+  std::string untrusted;                 // why pw.x's restart files cannot be trusted (job/restart_set.hpp)
 };
 
 // 1. The input, while the children join. false when it is missing or invalid (the report says why).
@@ -233,6 +234,7 @@ void run_mpi(MainRun& m, RendezvousServer& rv) {
                     std::chrono::duration<double>(run.grace).count()));
   const RecoveredRun attempts = run_pw_recovering(rr, real_program_runner(), ev);
   const PwRunResult& r = attempts.last;
+  m.untrusted = untrusted_restart(r.killed, r.lost, r.results.job_done);
   m.kept = attempts.kept;
   if (!attempts.steps.empty()) m.kept.push_back(rr.input);
   m.report.results = r.results;
@@ -303,6 +305,7 @@ void store_restart(MainRun& m, RendezvousServer& rv) {
   RestartManifest r =
       merge_restart_parts(m.needs.prefix, m.node.num_nodes, m.report.ranks, m.report.pools, main, children);
   if (r.parts.empty() && r.note.empty()) return;  // pw.x wrote nothing to restart from
+  distrust(r, m.untrusted);
   try {
     write_restart_manifest(*m.store, m.location, r);
   } catch (const std::exception& e) {

@@ -131,8 +131,8 @@ StoredPart store_restart_files(storage::ObjectStore& store, const JobLocation& l
 }
 
 RestartManifest store_restart_set(storage::ObjectStore& store, const JobLocation& loc,
-                                  const std::string& outdir, const std::string& prefix, int ranks,
-                                  int pools) {
+                                  const std::string& outdir, const std::string& prefix, int ranks, int pools,
+                                  const std::string& untrusted) {
   RestartManifest m;
   m.prefix = prefix, m.nodes = 1, m.ranks = ranks, m.pools = pools;
   const auto files = find_restart_files(outdir, prefix);
@@ -141,6 +141,7 @@ RestartManifest store_restart_set(storage::ObjectStore& store, const JobLocation
   m.complete = part.failed.empty();
   for (const auto& f : part.failed) m.note += (m.note.empty() ? "not stored: " : "; ") + f;
   m.parts.push_back(std::move(part.part));
+  distrust(m, untrusted);
   try {
     write_restart_manifest(store, loc, m);
   } catch (const std::exception& e) {  // a full store: the set cannot be trusted without its manifest
@@ -148,6 +149,19 @@ RestartManifest store_restart_set(storage::ObjectStore& store, const JobLocation
     m.note += fmt::format("{}the manifest was not stored ({})", m.note.empty() ? "" : "; ", e.what());
   }
   return m;
+}
+
+std::string untrusted_restart(bool killed, const std::optional<std::string>& lost, bool job_done) {
+  if (killed) return "pw.x was killed after its grace period: its restart files may be torn";
+  if (lost) return "a node was lost while pw.x ran (" + *lost + "): its restart files may be torn";
+  if (!job_done) return "pw.x did not end cleanly (no JOB DONE): its restart files may be torn";
+  return {};
+}
+
+void distrust(RestartManifest& m, const std::string& why) {
+  if (why.empty()) return;
+  m.complete = false;
+  m.note = why + (m.note.empty() ? "" : "; " + m.note);
 }
 
 void write_restart_manifest(storage::ObjectStore& store, const JobLocation& loc, const RestartManifest& m) {

@@ -69,11 +69,22 @@ struct StoredPart {
 StoredPart store_restart_files(storage::ObjectStore& store, const JobLocation& loc, int node,
                                const std::vector<RestartFile>& files);
 
+// Why the restart files a run left cannot be trusted, empty when they can. pw.x writes its restart data whole
+// when it ends itself — the EXIT file, max_seconds, electron_maxstep reached, JOB DONE printed — not when it
+// is killed (the grace period ran out, a node was lost, a crash or an MPI abort): then a file may be torn or
+// older than another, and a resume from them would not continue the same run.
+std::string untrusted_restart(bool killed, const std::optional<std::string>& lost, bool job_done);
+
+// Marks the manifest not whole for `why` (untrusted_restart's answer); nothing when `why` is empty.
+void distrust(RestartManifest& m, const std::string& why);
+
 // A run on one node (a local run): stores the restart files of `prefix` in `outdir` and then the manifest
-// (layout: the run's ranks and pools). Files that could not be stored make the set not whole and are named
-// in its note. An empty manifest (no parts) when pw.x wrote nothing to restart from.
+// (layout: the run's ranks and pools). Files that could not be stored, or `untrusted` (untrusted_restart's
+// answer), make the set not whole, said in its note. An empty manifest (no parts) when pw.x wrote nothing to
+// restart from.
 RestartManifest store_restart_set(storage::ObjectStore& store, const JobLocation& loc,
-                                  const std::string& outdir, const std::string& prefix, int ranks, int pools);
+                                  const std::string& outdir, const std::string& prefix, int ranks, int pools,
+                                  const std::string& untrusted = {});
 
 void write_restart_manifest(storage::ObjectStore& store, const JobLocation& loc, const RestartManifest& m);
 std::optional<RestartManifest> read_restart_manifest(storage::ObjectStore& store, const JobLocation& loc);

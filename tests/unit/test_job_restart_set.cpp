@@ -87,6 +87,27 @@ TEST(RestartSet, StoredPartsComeBackMergedWithTheMainsFilesWinning) {
   EXPECT_EQ(text, "<xml main/>");
 }
 
+TEST(RestartSet, FilesOfAPwxThatDidNotEndItselfAreNotWhole) {
+  EXPECT_EQ(untrusted_restart(false, std::nullopt, true), "");
+  EXPECT_EQ(untrusted_restart(true, std::nullopt, false),
+            "pw.x was killed after its grace period: its restart files may be torn");
+  EXPECT_EQ(untrusted_restart(false, std::string("node 2 went silent"), true),
+            "a node was lost while pw.x ran (node 2 went silent): its restart files may be torn");
+  EXPECT_EQ(untrusted_restart(false, std::nullopt, false),
+            "pw.x did not end cleanly (no JOB DONE): its restart files may be torn");
+  Tmp t;
+  auto store = storage::open_store("file://" + (t.path / "store").string());
+  const JobLocation loc{store->url(""), "job3"};
+  stopped_run(t.path / "n0", 1, 2, true);
+  const RestartManifest m = store_restart_set(*store, loc, (t.path / "n0").string(), "silicon", 2, 2,
+                                              untrusted_restart(true, std::nullopt, false));
+  EXPECT_FALSE(m.complete);
+  EXPECT_FALSE(read_restart_manifest(*store, loc)->complete);
+  EXPECT_EQ(m.summary(),
+            "10 files, 0.0 MB from 1 node, NOT whole: pw.x was killed after its grace period: its "
+            "restart files may be torn");
+}
+
 TEST(RestartSet, AJobWithoutRestartDataIsSaidSo) {
   Tmp t;
   auto store = storage::open_store("file://" + (t.path / "store").string());

@@ -175,8 +175,9 @@ void finish(LocalRun& r, const RecoveredRun& attempts) {
                     (outdir / (needs.prefix + ".save") / output_name::kXml).string(), extra);
   std::vector<std::string> lost = pw.not_written;
   if (!stored.ok()) lost.push_back(stored.summary());
-  const RestartManifest restart = store_restart_set(*r.job.store, r.job.location, outdir.string(),
-                                                    needs.prefix, r.layout.ranks, r.layout.pools);
+  const RestartManifest restart =
+      store_restart_set(*r.job.store, r.job.location, outdir.string(), needs.prefix, r.layout.ranks,
+                        r.layout.pools, untrusted_restart(pw.killed, pw.lost, pw.results.job_done));
   if (!restart.parts.empty()) {
     r.note("restart data stored: " + restart.summary());
     r.remote["restart"] = {{"files", restart.file_count()},
@@ -209,11 +210,10 @@ void finish(LocalRun& r, const RecoveredRun& attempts) {
 }  // namespace
 
 RunResult run_with(const JobOptions& o, const RunObserver& obs, const ProgramRunner& runner) {
-  refuse_options(
-      o, "local",
-      {"--ranks", "--pools", "--oversubscribe", "--pw", "--grace", "--store", "--name", "--mpirun", "--time",
-       "--no-recover"},
-      "it runs on this machine (for several nodes, give --nodes)");
+  refuse_options(o, "local",
+                 {"--ranks", "--pools", "--oversubscribe", "--pw", "--grace", "--store", "--name", "--mpirun",
+                  "--time", "--no-recover"},
+                 "it runs on this machine (for several nodes, give --nodes)");
   LocalRun r{o, obs};
   r.job = start_job({.input = o.input,
                      .name = o.name,

@@ -291,11 +291,19 @@ def resume_refusals(name, home):
                          "SCF iteration")
     r = qecloud(home, "resume", stopped["job_id"], "--ranks", "1")
     check(name, r.returncode == 2 and "keeps job" in r.stderr, r.stderr)
+    env = dict(os.environ, QECLOUD_HOME=home)
+    p, _ = start_until(["run", write("torn.in", si(k="12 12 12 0 0 0", electrons=", conv_thr=1.0d-12")),
+                        "--json", "--grace", "0"], env, "SCF iteration")
+    p.send_signal(signal.SIGTERM)
+    killed = json.loads(p.communicate(timeout=120)[0])
+    r = qecloud(home, "resume", killed["job_id"])
+    check(name, r.returncode == 1 and "is not whole (pw.x was killed after its grace period" in r.stderr,
+          f"a pw.x killed mid-write leaves no resumable set: {r.stderr}")
     os.remove(os.path.join(stopped["outputs"].replace("file://", ""), "output", "restart.json"))
     r = qecloud(home, "resume", stopped["job_id"])
     check(name, r.returncode == 1 and "left no restart data" in r.stderr, r.stderr)
     jobs = json.loads(qecloud(home, "list", "--json").stdout)
-    check(name, len(jobs) == 3, f"{len(jobs)} jobs recorded: nothing new for a refused resume")
+    check(name, len(jobs) == 4, f"{len(jobs)} jobs recorded: nothing new for a refused resume")
 
 
 @case
