@@ -57,8 +57,9 @@ std::shared_ptr<const ResumePlan> prepare_resume(const JobRecord& from) {
   const auto manifest = read_restart_manifest(*store, loc);
   if (!manifest || manifest->parts.empty())
     throw Error(
-        fmt::format("job {} left no restart data in {}: pw.x had written none when it ended (it "
-                    "stopped before its first SCF iteration?); run its input again instead",
+        fmt::format("job {} left no restart data in {}: pw.x writes it when it stops itself (a stop signal, "
+                    "max_seconds), not when it is killed or crashes, nor before its first SCF iteration; run "
+                    "its input again instead",
                     from.id, store->url(loc.output_prefix())));
   if (!manifest->complete)
     throw Error(

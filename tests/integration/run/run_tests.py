@@ -297,8 +297,8 @@ def resume_refusals(name, home):
     p.send_signal(signal.SIGTERM)
     killed = json.loads(p.communicate(timeout=120)[0])
     r = qecloud(home, "resume", killed["job_id"])
-    check(name, r.returncode == 1 and "is not whole (pw.x was killed after its grace period" in r.stderr,
-          f"a pw.x killed mid-write leaves no resumable set: {r.stderr}")
+    check(name, r.returncode == 1 and "left no restart data" in r.stderr and "killed" in r.stderr,
+          f"a pw.x killed at once (--grace 0) leaves nothing to resume, and resume says why: {r.stderr}")
     os.remove(os.path.join(stopped["outputs"].replace("file://", ""), "output", "restart.json"))
     r = qecloud(home, "resume", stopped["job_id"])
     check(name, r.returncode == 1 and "left no restart data" in r.stderr, r.stderr)
