@@ -59,22 +59,21 @@ JobRecord find_job(JobDb& db, const std::string& id) {
   return reconcile(db, *job);
 }
 
-// Every attempt of the job's run, oldest first: the jobs it resumed, itself, and those that resumed it (the
-// first of each, as `qecloud resume` makes them one after the other).
+// Every attempt of the job's run, oldest first: the first job of the run (following resumed_from back) and
+// every job that resumed it or one of its resumes — all of them, when a job was resumed more than once.
 std::vector<JobRecord> attempts(JobDb& db, const JobRecord& job) {
-  std::vector<JobRecord> back;
-  for (JobRecord j = job; !j.resumed_from.empty() && back.size() < 1000;) {
-    auto prev = db.find(j.resumed_from);
+  JobRecord root = job;
+  for (int hops = 0; !root.resumed_from.empty() && hops < 1000; ++hops) {
+    auto prev = db.find(root.resumed_from);
     if (!prev) break;
-    back.push_back(*prev);
-    j = *prev;
+    root = *prev;
   }
-  std::vector<JobRecord> chain(back.rbegin(), back.rend());
-  chain.push_back(job);
-  for (auto next = db.resumed_by(job.id); !next.empty() && chain.size() < 1000;
-       next = db.resumed_by(chain.back().id))
-    chain.push_back(next.front());
-  return chain;
+  std::vector<JobRecord> all = {root};
+  for (std::size_t i = 0; i < all.size() && all.size() < 1000; ++i)
+    for (auto& next : db.resumed_by(all[i].id)) all.push_back(std::move(next));
+  std::stable_sort(all.begin(), all.end(),
+                   [](const JobRecord& a, const JobRecord& b) { return a.created_at < b.created_at; });
+  return all;
 }
 
 void print_show(JobDb& db, const JobRecord& job, const qe::Results& r) {
@@ -109,11 +108,12 @@ void print_show(JobDb& db, const JobRecord& job, const qe::Results& r) {
   }
   const auto chain = attempts(db, job);
   if (chain.size() > 1) {
-    fmt::print("  attempts ");
-    for (std::size_t i = 0; i < chain.size(); ++i)
-      fmt::print("{} {} ({}{})", i ? " →" : "", chain[i].id, to_string(chain[i].state),
-                 chain[i].id == job.id ? ", this one" : "");
-    fmt::print("\n");
+    const char* label = "  attempts  ";
+    for (const auto& a : chain) {
+      fmt::print("{}{} ({}{}){}\n", label, a.id, to_string(a.state), a.id == job.id ? ", this one" : "",
+                 a.resumed_from.empty() ? "" : ", resumes " + a.resumed_from);
+      label = "            ";
+    }
   }
   const char* label = "  history   ";
   for (const auto& t : db.transitions(job.id)) {
@@ -221,6 +221,7 @@ int cmd_show(std::vector<std::string> args) {
     for (const auto& a : attempts(db, job))
       j["attempts"].push_back({{"job_id", a.id},
                                {"state", std::string(to_string(a.state))},
+                               {"resumed_from", a.resumed_from.empty() ? json() : json(a.resumed_from)},
                                {"exit_code", a.exit_code ? json(*a.exit_code) : json()}});
     if (job.remote.contains("restart")) j["restart"] = job.remote["restart"];
     fmt::print("{}\n", json_text(j));

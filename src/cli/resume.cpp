@@ -37,7 +37,7 @@ int cmd_resume(std::vector<std::string> args) {
   if (!is_final(job.state)) job = backends::of(job).refresh(db, job).job;  // a scheduler's job may have ended
   const std::string where = backend == "same" ? job.backend : backend;
   (void)backends::named(where);  // an unknown name: "did you mean"
-  auto plan = prepare_resume(job);
+  auto plan = prepare_resume(db, job);
   const int nodes = plan->manifest.nodes;
   auto given = [&](const char* opt) { return std::find(extras.begin(), extras.end(), opt) != extras.end(); };
   std::vector<std::string> forward = {args[0], plan->input};

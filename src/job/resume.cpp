@@ -8,12 +8,32 @@
 
 #include "core/error.hpp"
 #include "core/paths.hpp"
+#include "core/text.hpp"
 #include "job/outputs.hpp"
+#include "qe/pw_input.hpp"
 
 namespace fs = std::filesystem;
 
 namespace qecloud {
 namespace {
+
+// A job already resumed: its resumes have its restart data, and one that got further would be thrown away.
+void check_not_resumed(JobDb& db, const JobRecord& j) {
+  for (const JobRecord& next : db.resumed_by(j.id)) {
+    if (next.state == JobState::kSucceeded)
+      throw UsageError(fmt::format(
+          "job {} was resumed by job {}, which succeeded: there is nothing to resume", j.id, next.id));
+    if (next.state == JobState::kStopped && next.remote.contains("restart") &&
+        next.remote["restart"].value("complete", false))
+      throw UsageError(
+          fmt::format("job {} was resumed by job {}, which stopped further on: resume that one "
+                      "(`qecloud resume {}`)",
+                      j.id, next.id, next.id));
+    if (!is_final(next.state))
+      throw UsageError(
+          fmt::format("job {} is being resumed by job {} ({})", j.id, next.id, to_string(next.state)));
+  }
+}
 
 void check_resumable(const JobRecord& j) {
   if (!is_final(j.state))
@@ -23,6 +43,12 @@ void check_resumable(const JobRecord& j) {
                     j.id, to_string(j.state), j.id));
   if (j.state == JobState::kSucceeded)
     throw UsageError(fmt::format("job {} succeeded: there is nothing to resume", j.id));
+  if (j.state == JobState::kNotConverged)
+    throw UsageError(
+        fmt::format("job {} ended because pw.x did not converge: a resume would repeat the same "
+                    "iterations; change the input (mixing_beta, electron_maxstep, nstep) and run "
+                    "it again (automatic recovery does so unless --no-recover)",
+                    j.id));
   if (j.state == JobState::kInvalid)
     throw UsageError(
         fmt::format("job {}'s input was invalid and nothing ran: there is nothing to resume", j.id));
@@ -50,8 +76,9 @@ ResumePlan::~ResumePlan() {
   if (!dir.empty()) fs::remove_all(dir, ec);
 }
 
-std::shared_ptr<const ResumePlan> prepare_resume(const JobRecord& from) {
+std::shared_ptr<const ResumePlan> prepare_resume(JobDb& db, const JobRecord& from) {
   check_resumable(from);
+  check_not_resumed(db, from);
   auto store = open_job_store(from);
   const JobLocation loc = JobLocation::of_job_url(from.store_url, from.id);
   const auto manifest = read_restart_manifest(*store, loc);
@@ -59,8 +86,11 @@ std::shared_ptr<const ResumePlan> prepare_resume(const JobRecord& from) {
     throw Error(
         fmt::format("job {} left no restart data in {}: pw.x writes it when it stops itself (a stop signal, "
                     "max_seconds), not when it is killed or crashes, nor before its first SCF iteration; run "
-                    "its input again instead",
-                    from.id, store->url(loc.output_prefix())));
+                    "its input again instead{}",
+                    from.id, store->url(loc.output_prefix()),
+                    from.resumed_from.empty()
+                        ? ""
+                        : fmt::format(", or resume job {}, which this one resumed", from.resumed_from)));
   if (!manifest->complete)
     throw Error(
         fmt::format("the restart data of job {} is not whole ({}): a resume from it would not "
@@ -75,6 +105,13 @@ std::shared_ptr<const ResumePlan> prepare_resume(const JobRecord& from) {
   fetch_input_bundle(*store, loc, plan->dir);
   plan->input = find_input(plan->dir, from);
   plan->edits = {{"control", "restart_mode", "'restart'", "resume of job " + from.id}};
+  // An absolute outdir (a scratch directory) is where the stopped run wrote, not where its data comes back:
+  // the resumed run reads and writes its restart data in the job's own directory, on every backend.
+  const auto outdir =
+      qe::parse_pw_input(text::read_file(plan->input), plan->input).input.get_string("control", "outdir");
+  if (outdir && fs::path(*outdir).is_absolute())
+    plan->edits.push_back(
+        {"control", "outdir", "'./qecloud-outdir/'", "the restart data comes with the job"});
   qe::edit_input_file(plan->input, plan->edits);
   return plan;
 }

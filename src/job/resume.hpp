@@ -33,9 +33,11 @@ struct ResumePlan {
 };
 
 // Checks that `from` can be resumed and fetches what a resume needs into $QECLOUD_HOME/resume/. Throws
-// qecloud::UsageError when the job has not ended, succeeded or never ran (invalid), and qecloud::Error when
-// its store holds no restart data, or only part of it (the manifest says which files are missing).
-std::shared_ptr<const ResumePlan> prepare_resume(const JobRecord& from);
+// qecloud::UsageError when the job has not ended, succeeded, did not converge (a resume would repeat the same
+// iterations), never ran (invalid), or was resumed already by a job that succeeded, got further or runs; and
+// qecloud::Error when its store holds no restart data, or only part of it (the manifest says what is
+// missing). An absolute outdir is made relative on the copy (the restart data comes with the job).
+std::shared_ptr<const ResumePlan> prepare_resume(JobDb& db, const JobRecord& from);
 
 // After the new job's input was validated: puts the restart set into the bundle at <run dir>/<outdir>.
 // Throws qecloud::Error when the input's prefix differs from the restart data's or its outdir is outside

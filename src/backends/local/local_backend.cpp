@@ -79,6 +79,7 @@ bool plan(LocalRun& r) {
   r.cores = claim_cores(cr, {[&](const std::string& s) { r.note(s); }, [&] { return r.signals.received(); },
                              [&] { r.heartbeat->tick(); }});
   if (!r.cores) return false;
+  r.started = std::chrono::steady_clock::now();  // --time is the run's: waiting for cores does not count
   r.layout = qe::plan_layout(layout_request(r, std::min(machine, r.cores->cores())));
   r.res.layout = r.layout;
   if (r.obs.on_layout) r.obs.on_layout(r.layout, r.job.report.needs);
@@ -188,8 +189,9 @@ void finish(LocalRun& r, const RecoveredRun& attempts) {
       r.db.set_remote(r.res.job_id, r.remote);
     } catch (const std::exception&) {  // a full disk: guard->finish below says the record was not written
     }
-    if (!restart.complete) lost.push_back("restart data " + restart.note);
-    if (restart.complete && r.res.state == JobState::kStopped)
+    if (!restart.complete) lost.push_back("restart data not whole: " + restart.note);
+    if (restart.complete && r.res.state == JobState::kStopped &&
+        r.res.message.find("qecloud resume") == std::string::npos)
       r.res.message += fmt::format("{}`qecloud resume {}` continues from its restart data",
                                    r.res.message.empty() ? "" : "; ", r.res.job_id);
   }

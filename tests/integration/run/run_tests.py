@@ -256,7 +256,28 @@ def sigterm_then_resume(name, home):
           [(stopped["job_id"], "stopped"), (d["job_id"], "succeeded")], show["attempts"])
     check(name, show["resumed_from"] == stopped["job_id"], show["resumed_from"])
     text = qecloud(home, "show", stopped["job_id"]).stdout
-    check(name, "attempts" in text and f"{stopped['job_id']} (stopped, this one)" in text, text)
+    check(name, "attempts" in text and f"{stopped['job_id']} (stopped, this one)" in text and
+          f"{d['job_id']} (succeeded), resumes {stopped['job_id']}" in text, text)
+    again = qecloud(home, "resume", stopped["job_id"])
+    check(name, again.returncode == 2 and f"was resumed by job {d['job_id']}, which succeeded" in again.stderr,
+          f"a job already resumed to the end is not run again: {again.stderr}")
+
+
+@case
+def absolute_outdir_resumes(name, home):
+    # A scratch outdir outside the job: the resumed job reads the restart data from its own directory.
+    scratch = os.path.join(WORK, "scratch-" + name)
+    path = write("abs.in", si(k="12 12 12 0 0 0", electrons=", conv_thr=1.0d-12").replace(
+        "outdir='./out'", f"outdir='{scratch}'"))
+    stopped, err = stop_at(home, path, "SCF iteration   2")
+    check(name, stopped["state"] == "stopped" and "qecloud resume" in stopped["message"], stopped["message"])
+    r = qecloud(home, "resume", stopped["job_id"], "--json")
+    check(name, r.returncode == 0, f"exit {r.returncode}: {r.stderr[-800:]}")
+    d = json.loads(r.stdout)
+    out = open(os.path.join(d["outputs"].replace("file://", ""), "output", "pw.out")).read()
+    check(name, "restarted from scf iteration" in out, "pw.x continued, not from scratch")
+    check(name, "outdir = './qecloud-outdir/'" in r.stderr or "qecloud-outdir" in json.dumps(
+        json.loads(qecloud(home, "show", d["job_id"], "--json").stdout)["transitions"]), "the edit is recorded")
 
 
 @case
@@ -297,7 +318,9 @@ def resume_refusals(name, home):
     p.send_signal(signal.SIGTERM)
     killed = json.loads(p.communicate(timeout=120)[0])
     r = qecloud(home, "resume", killed["job_id"])
-    check(name, r.returncode == 1 and "left no restart data" in r.stderr and "killed" in r.stderr,
+    # Killed at once, pw.x has written no restart file, or some it may have torn: refused either way, saying why.
+    check(name, r.returncode == 1 and ("left no restart data" in r.stderr and "killed" in r.stderr or
+                                       "is not whole (pw.x was killed after its grace period" in r.stderr),
           f"a pw.x killed at once (--grace 0) leaves nothing to resume, and resume says why: {r.stderr}")
     os.remove(os.path.join(stopped["outputs"].replace("file://", ""), "output", "restart.json"))
     r = qecloud(home, "resume", stopped["job_id"])
