@@ -83,7 +83,9 @@ def stop_then_resume(h, q, status, wait_final, cwd):
     later); `qecloud resume` submits a new Batch job that continues from every node's restart data and ends at
     the energy of a run that was never stopped. The stopped job's objects are untouched; `show` lists both."""
     inp = long_silicon(cwd)
-    r = q("submit", inp, "--backend", "awsbatch", "--nodes", "3", "--json")
+    # Batch's shortest attempt limit: the main sets pw.x's max_seconds from it (60 s less a 30 s margin and the
+    # time spent), though here TerminateJob comes first.
+    r = q("submit", inp, "--backend", "awsbatch", "--nodes", "3", "--timeout", "60", "--json")
     job = json.loads(r.stdout).get("job_id", "") if r.returncode == 0 else ""
     check("submit a long SCF", job, r.stderr[-800:])
     if not job:
@@ -92,6 +94,8 @@ def stop_then_resume(h, q, status, wait_final, cwd):
     while time.time() < deadline and "SCF iteration 2" not in text:
         text = q("logs", job).stdout
         time.sleep(0.5)
+    limit = re.search(r"time limit: &control max_seconds = (\d+) on the staged input", text)
+    check("--timeout 60 set pw.x's max_seconds on the main", limit and 0 < int(limit.group(1)) <= 30, text[-1500:])
     r = q("cancel", job, "--reason", "stopped mid-SCF to be resumed")
     s = wait_final(job, 120)
     check("TerminateJob mid-SCF: the job stopped with its restart data",
@@ -118,7 +122,7 @@ def stop_then_resume(h, q, status, wait_final, cwd):
     check("the resumed Batch job ends at the uninterrupted energy (1e-8 Ry)", s2.get("state") == "succeeded"
           and e is not None and e_ref is not None and abs(e - e_ref) <= 1e-8,
           f"resumed {json.dumps(s2)[:600]}, reference {e_ref} {ref.stderr[-600:]}")
-    print(f"  stop and resume on AWS Batch: resumed E = {e} Ry, uninterrupted E = {e_ref} Ry "
+    print(f"  stop and resume on AWS Batch: max_seconds {limit.group(1) if limit else '?'}; resumed E = {e} Ry, uninterrupted E = {e_ref} Ry "
           f"(local, {layout.get('ranks')} ranks, {layout.get('pools')} pools)", flush=True)
     r = q("fetch", again, "--to", os.path.join(cwd, "resumed-" + again))
     pw = os.path.join(cwd, "resumed-" + again, "pw.out")
