@@ -52,6 +52,11 @@ int cmd_run(std::vector<std::string> args);
 int run_job(std::vector<std::string> args, std::shared_ptr<const ResumePlan> resume);
 int submit_job(std::vector<std::string> args, std::shared_ptr<const ResumePlan> resume);
 int cmd_resume(std::vector<std::string> args);
+// What `resume` passes to `run`/`submit` after INPUT for backend `where`: the user's options (`extras`) and,
+// unless the user gave them ("--nodes 3" or "--nodes=3"), the stopped job's node count on the multi-node
+// backends and, on Slurm, its ranks per node (the ranks are kept; so is their placement).
+std::vector<std::string> resume_options(const std::string& where, int nodes, int ranks,
+                                        const std::vector<std::string>& extras);
 int cmd_list(std::vector<std::string> args);
 int cmd_show(std::vector<std::string> args);
 int cmd_store(std::vector<std::string> args);

@@ -14,6 +14,24 @@
 
 namespace qecloud::cli {
 
+std::vector<std::string> resume_options(const std::string& where, int nodes, int ranks,
+                                        const std::vector<std::string>& extras) {
+  auto given = [&](const std::string& opt) {
+    return std::any_of(extras.begin(), extras.end(),
+                       [&](const std::string& a) { return a == opt || a.rfind(opt + "=", 0) == 0; });
+  };
+  std::vector<std::string> out;
+  if ((where == "netns" || where == "slurm" || where == "awsbatch") && !given("--nodes"))
+    out.insert(out.end(), {"--nodes", std::to_string(nodes)});
+  // Without it Slurm gives whole nodes, one slot per core, and mpirun fills the first node's slots with the
+  // kept ranks: the other nodes would idle.
+  if (where == "slurm" && !given("--ntasks-per-node") && nodes > 0 && ranks % nodes == 0)
+    out.insert(out.end(), {"--ntasks-per-node", std::to_string(ranks / nodes)});
+  if (where == "slurm" || where == "awsbatch") out.insert(out.end(), {"--backend", where});
+  out.insert(out.end(), extras.begin(), extras.end());
+  return out;
+}
+
 int cmd_resume(std::vector<std::string> args) {
   CLI::App app{
       "Continue a job that stopped (a signal, a time limit, a lost node) from the restart data in its store: "
@@ -39,15 +57,11 @@ int cmd_resume(std::vector<std::string> args) {
   (void)backends::named(where);  // an unknown name: "did you mean"
   auto plan = prepare_resume(db, job);
   const int nodes = plan->manifest.nodes;
-  auto given = [&](const char* opt) { return std::find(extras.begin(), extras.end(), opt) != extras.end(); };
-  std::vector<std::string> forward = {args[0], plan->input};
-  if ((where == "netns" || where == "slurm" || where == "awsbatch") && !given("--nodes"))
-    forward.insert(forward.end(), {"--nodes", std::to_string(nodes)});
-  if (where == "slurm" || where == "awsbatch") forward.insert(forward.end(), {"--backend", where});
   if (where == "netns" && nodes < 2)
     throw UsageError(
         fmt::format("--backend netns: job {} ran on one node; resume it here (--backend local)", job.id));
-  forward.insert(forward.end(), extras.begin(), extras.end());
+  std::vector<std::string> forward = {args[0], plan->input};
+  for (auto& a : resume_options(where, nodes, plan->manifest.ranks, extras)) forward.push_back(std::move(a));
   if (where == "local" || where == "netns") return run_job(std::move(forward), std::move(plan));
   return submit_job(std::move(forward), std::move(plan));
 }

@@ -73,7 +73,16 @@ qe::LayoutRequest layout_request(const LocalRun& r, int cores) {
 bool plan(LocalRun& r) {
   r.guard->step("planning the layout");
   const int machine = detect_topology().physical_cores;
-  (void)qe::plan_layout(layout_request(r, machine));  // an impossible --ranks/--pools fails before any wait
+  try {
+    (void)qe::plan_layout(layout_request(r, machine));  // an impossible --ranks/--pools fails before any wait
+  } catch (const UsageError& e) {
+    if (!r.job.resume) throw;
+    // "use fewer ranks" cannot be followed by a resume: say what can.
+    throw UsageError(fmt::format(
+        "{}: job {}'s restart data was written by {} ranks and pw.x needs the same; add --oversubscribe, or "
+        "resume it on a backend with more cores (--backend netns|slurm|awsbatch)",
+        e.what(), r.job.resume->from.id, r.job.resume->manifest.ranks));
+  }
   r.guard->step("waiting for cores");
   CoreRequest cr{machine, layout_request(r, machine).ranks, r.o.oversubscribe, r.res.job_id, ""};
   r.cores = claim_cores(cr, {[&](const std::string& s) { r.note(s); }, [&] { return r.signals.received(); },

@@ -53,6 +53,89 @@ def latest_template(ec2):
         return []
 
 
+def long_silicon(cwd):
+    """The seed at ecutwfc 40 and conv_thr 1e-12: about ten SCF iterations of 1-2 s each on 3 nodes, so a stop
+    after the second lands mid-SCF."""
+    d = os.path.join(cwd, "long")
+    os.makedirs(d, exist_ok=True)
+    shutil.copy(os.path.join(os.path.dirname(SILICON), "Si.pz-vbc.UPF"), d)
+    text = open(SILICON).read()
+    text = re.sub(r"ecutwfc\s*=\s*[\d.]+", "ecutwfc=40.0", text)
+    text = re.sub(r"conv_thr\s*=\s*[\d.dDeE+-]+", "conv_thr=1e-12", text)
+    path = os.path.join(d, "scf.in")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def stored_objects(h, job):
+    """key -> size of every object of the job in the bucket."""
+    out = {}
+    for page in h.client("s3").get_paginator("list_objects_v2").paginate(Bucket="qecloud-e2e", Prefix="jobs"):
+        for o in page.get("Contents", []):
+            if f"/{job}/" in o["Key"]:
+                out[o["Key"]] = o["Size"]
+    return out
+
+
+def stop_then_resume(h, q, status, wait_final, cwd):
+    """AWS Batch stops a job mid-SCF (TerminateJob: SIGTERM to every node's container at once, SIGKILL 30 s
+    later); `qecloud resume` submits a new Batch job that continues from every node's restart data and ends at
+    the energy of a run that was never stopped. The stopped job's objects are untouched; `show` lists both."""
+    inp = long_silicon(cwd)
+    # Batch's shortest attempt limit: the main sets pw.x's max_seconds from it (60 s less a 30 s margin and the
+    # time spent), though here TerminateJob comes first.
+    r = q("submit", inp, "--backend", "awsbatch", "--nodes", "3", "--timeout", "60", "--json")
+    job = json.loads(r.stdout).get("job_id", "") if r.returncode == 0 else ""
+    check("submit a long SCF", job, r.stderr[-800:])
+    if not job:
+        return
+    deadline, text = time.time() + 180, ""
+    while time.time() < deadline and "SCF iteration 2" not in text:
+        text = q("logs", job).stdout
+        time.sleep(0.5)
+    limit = re.search(r"time limit: &control max_seconds = (\d+) on the staged input", text)
+    check("--timeout 60 set pw.x's max_seconds on the main", limit and 0 < int(limit.group(1)) <= 30, text[-1500:])
+    r = q("cancel", job, "--reason", "stopped mid-SCF to be resumed")
+    s = wait_final(job, 120)
+    check("TerminateJob mid-SCF: the job stopped with its restart data",
+          r.returncode == 0 and "SCF iteration 2" in text and s.get("state") == "stopped"
+          and "convergence has been achieved" not in text, f"{json.dumps(s)[:800]} {r.stderr[-400:]}")
+    before = stored_objects(h, job)
+    manifest = [k for k in before if k.endswith("/output/restart.json")]
+    layout = {}
+    if manifest:
+        got = json.loads(h.client("s3").get_object(Bucket="qecloud-e2e", Key=manifest[0])["Body"].read())
+        layout = got.get("layout", {})
+        check("the stopped job's restart data is whole, from every node", got.get("complete") and sorted(
+            p["node"] for p in got.get("parts", [])) == [0, 1, 2], json.dumps(got)[:800])
+    r = q("resume", job, "--json")
+    again = json.loads(r.stdout).get("job_id", "") if r.returncode == 0 else ""
+    check("resume submits a new AWS Batch job", again and json.loads(r.stdout).get("backend") == "awsbatch",
+          r.stdout[-400:] + r.stderr[-1500:])
+    s2 = wait_final(again, 300) if again else {}
+    e = s2.get("total_energy_ry")
+    # The uninterrupted reference: a local run of the same input with the stopped job's ranks and pools.
+    ref = q("run", inp, "--ranks", str(layout.get("ranks", 3)), "--pools", str(layout.get("pools", 3)),
+            "--oversubscribe", "--json")
+    e_ref = json.loads(ref.stdout).get("results", {}).get("total_energy_ry") if ref.returncode == 0 else None
+    check("the resumed Batch job ends at the uninterrupted energy (1e-8 Ry)", s2.get("state") == "succeeded"
+          and e is not None and e_ref is not None and abs(e - e_ref) <= 1e-8,
+          f"resumed {json.dumps(s2)[:600]}, reference {e_ref} {ref.stderr[-600:]}")
+    print(f"  stop and resume on AWS Batch: max_seconds {limit.group(1) if limit else '?'}; resumed E = {e} Ry, uninterrupted E = {e_ref} Ry "
+          f"(local, {layout.get('ranks')} ranks, {layout.get('pools')} pools)", flush=True)
+    r = q("fetch", again, "--to", os.path.join(cwd, "resumed-" + again))
+    pw = os.path.join(cwd, "resumed-" + again, "pw.out")
+    check("the resumed job's pw.x continued the SCF", r.returncode == 0 and os.path.exists(pw)
+          and "restarted from scf iteration" in open(pw, errors="replace").read(), r.stderr[-600:])
+    check("the stopped job's objects are untouched", stored_objects(h, job) == before)
+    r = q("show", again, "--json")
+    show = json.loads(r.stdout) if r.returncode == 0 else {}
+    check("show lists both attempts", [(a["job_id"], a["state"]) for a in show.get("attempts", [])]
+          == [(job, "stopped"), (again, "succeeded")] and show.get("resumed_from") == job,
+          f"{show.get('attempts')} {r.stderr[-400:]}")
+
+
 def main():
     if os.geteuid() != 0:
         print("FAIL: integration.awsbatch starts network namespaces and needs root")
@@ -290,6 +373,8 @@ def main():
         write_config(cwd, h)
         check("cancel: FAILED with the reason", r.returncode == 0 and s.get("batch_status") == "FAILED"
               and "user changed their mind" in s.get("status_reason", ""), json.dumps(s)[:800] + r.stderr)
+
+        stop_then_resume(h, q, status, wait_final, cwd)
 
         # Sizing from the instance itself: each node asks for the whole c5n.large (2 vCPUs, 5376 MiB installed,
         # 95 % of it for the job), and a job larger than the compute environment is refused before SubmitJob.

@@ -9,7 +9,9 @@ refused, no secret in any log), kill_agent and link_down (job non-zero within 15
 (pw.x rejects the input at run time: non-zero, logs stored), not_root (clear error, nothing created),
 isolated_nodes (rehearse-nodes with isolated bridge ports: node 1 cannot reach node 0; without, it can),
 batch_stop (AWS Batch's stop mid-SCF: SIGTERM to every node, SIGKILL 30 s later; every node's restart files in
-the store before it, the manifest whole, the report listing them with sizes).
+the store before it, the manifest whole, the report listing them with sizes; then `qecloud resume` on 3 nodes
+ends at the energy of an uninterrupted 3-node run to 1e-8 Ry, pw.x continuing its SCF, the stopped job's stored
+files unchanged, both attempts in `show`).
 After every case: no namespace, bridge or agent/orted/pw.x process may be left behind.
 
 Usage: cluster_tests.py QECLOUD_BINARY SOURCE_DIR [CASE…]   (needs root, iproute2, pw.x, mpirun)
@@ -318,6 +320,32 @@ def batch_stop(case):
     per_node = {p["node"]: sum(f["bytes"] for f in p["files"]) for p in manifest.get("parts", [])}
     print(f"  {case}: the job ended {after_fault:.1f} s after the stop; main done {took.group(1) if took else '?'} s "
           f"after the SIGTERM (window 30 s); bytes per node {per_node}", flush=True)
+    resume_on_three_nodes(case, inp, res.get("job_id", ""), env)
+
+
+def resume_on_three_nodes(case, inp, stopped_id, env):
+    # The stopped job resumed where it ran (netns, 3 nodes, its layout) ends at the energy of a 3-node run
+    # that was never stopped; the stopped job's stored files are not touched and `show` lists both attempts.
+    stopped_root = os.path.join(env["QECLOUD_HOME"], "store", "jobs", stopped_id)
+    before = stored_files(stopped_root)
+    rc, out, err, _, wall, _ = qecloud(case, ["resume", stopped_id, "--json"])
+    if not check(case, rc == 0 and out.strip().startswith("{"), f"resume exit {rc}\n{err[-3000:]}"):
+        return
+    res = json.loads(out)
+    check(case, res["layout"]["nodes"] == 3, f"resumed on {res['layout']}")
+    pw = read(os.path.join(store_dir(env, res["job_id"]), "pw.out"))
+    check(case, "restarted from scf iteration" in pw, f"pw.x did not continue the SCF:\n{pw[-1500:]}")
+    check(case, stored_files(stopped_root) == before, "the stopped job's stored files changed")
+    rc, out, err, *_ = qecloud(case, ["show", res["job_id"], "--json"])
+    show = json.loads(out) if rc == 0 else {}
+    check(case, [(a["job_id"], a["state"]) for a in show.get("attempts", [])] ==
+          [(stopped_id, "stopped"), (res["job_id"], "succeeded")], f"attempts {show.get('attempts')}")
+    rc, out, err, _, ref_wall, _ = qecloud(case + "-reference", ["run", "--nodes", "3", "--json", inp])
+    if check(case, rc == 0, f"uninterrupted run exit {rc}\n{err[-2000:]}"):
+        e, e_ref = res["results"]["total_energy_ry"], json.loads(out)["results"]["total_energy_ry"]
+        check(case, abs(e - e_ref) <= 1e-8, f"resumed E {e} vs uninterrupted {e_ref}")
+        print(f"  {case}: resumed E = {e:.10f} Ry in {wall:.1f} s, uninterrupted E = {e_ref:.10f} Ry in "
+              f"{ref_wall:.1f} s", flush=True)
 
 
 def killed_owner(case):

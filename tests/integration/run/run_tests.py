@@ -219,10 +219,10 @@ def stored_files(job_url):
     return out
 
 
-def stop_at(home, path, marker):
+def stop_at(home, path, marker, *options):
     """Runs PATH until stderr shows MARKER, then SIGTERM (as Ctrl-C or a scheduler would): the stopped job."""
     env = dict(os.environ, QECLOUD_HOME=home)
-    p, _ = start_until(["run", path, "--json"], env, marker)
+    p, _ = start_until(["run", path, "--json", *options], env, marker)
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=120)
     return json.loads(out), err
@@ -327,6 +327,13 @@ def resume_refusals(name, home):
     check(name, r.returncode == 1 and "left no restart data" in r.stderr, r.stderr)
     jobs = json.loads(qecloud(home, "list", "--json").stdout)
     check(name, len(jobs) == 4, f"{len(jobs)} jobs recorded: nothing new for a refused resume")
+    # More ranks than this machine's cores (they were oversubscribed): "use fewer ranks" cannot be followed.
+    many = str((os.cpu_count() or 1) + 1)
+    crowded, _ = stop_at(home, write("crowded.in", si(k="12 12 12 0 0 0", electrons=", conv_thr=1.0d-12")),
+                         "SCF iteration", "--ranks", many, "--oversubscribe")
+    r = qecloud(home, "resume", crowded["job_id"])
+    check(name, r.returncode == 2 and f"job {crowded['job_id']}'s restart data was written by {many} ranks and "
+          "pw.x needs the same; add --oversubscribe" in r.stderr, r.stderr)
 
 
 @case

@@ -4,8 +4,10 @@ host a network namespace), with real agents, OpenMPI and pw.x. Nothing of Slurm 
 
 Cases: three_nodes (the seed job through sbatch on 3 slurmd nodes: E = -15.84473648 Ry; `status` goes queued →
 running → succeeded; `logs -f` follows the job's output file to its end; the report and mpirun's rank map name
-all three hosts; fetch, show, list), time_limit (--time 1 with a 10 s margin: Slurm's signal stops pw.x
-cleanly and the restart data <prefix>.save is in the store; the job is `stopped`, not Slurm's TIMEOUT),
+all three hosts; fetch, show, list), time_limit (an SCF under --time 1 with a 10 s margin: max_seconds or
+Slurm's signal stops pw.x cleanly mid-SCF, every node's restart data whole in the store, the job `stopped`, not
+Slurm's TIMEOUT; `qecloud resume` on Slurm ends at the energy of an uninterrupted run of the same layout to
+1e-8 Ry, the stopped job's stored files unchanged, both attempts in `show`),
 cancel_running (a clean stop through the batch shell, restart data kept), cancel_pending (scancel of a queued
 job), bad_config, unknown_partition (sbatch's refusal verbatim, nothing recorded as submitted), no_sbatch.
 At the end: no namespace, daemon or job process of the harness is left.
@@ -43,11 +45,14 @@ def check(case, cond, what):
     return cond
 
 
-def seed_copy(name, md=False):
+def seed_copy(name, md=False, long_scf=False):
     d = os.path.join(cluster.shared, "inputs", name)
     os.makedirs(d, exist_ok=True)
     shutil.copy(os.path.join(SEED, "Si.pz-vbc.UPF"), d)
     text = open(os.path.join(SEED, "scf.in")).read()
+    if long_scf:  # nine SCF iterations of 3-6 s each on 3 nodes sharing 2 cores
+        text = re.sub(r"ecutwfc\s*=\s*[\d.]+", "ecutwfc=60.0", text)
+        text = re.sub(r"conv_thr\s*=\s*[\d.dDeE+-]+", "conv_thr=1e-12", text)
     if md:  # an MD run far longer than its time limit, checking pw.x's EXIT file every few tenths of a second
         text = text.replace("calculation = 'scf'", "calculation = 'md', nstep = 5000, dt = 20")
         text = text.replace(" &electrons", " &electrons\n    conv_thr = 1.0d-6").replace("conv_thr =  1.0d-8", "")
@@ -162,26 +167,81 @@ def three_nodes(case):
     check(case, cluster.squeue(slurm_id) == "COMPLETED", f"Slurm says {cluster.squeue(slurm_id)!r}")
 
 
+def stop_cause(case, message):
+    """Which clean stop ended pw.x, from the job's message (pw.x's own words)."""
+    if "Maximum CPU time exceeded (max_seconds)" in message:
+        return "pw.x's max_seconds"
+    if "Program stopped by user request" in message:
+        return "Slurm's signal (pw.x's EXIT file)"
+    check(case, False, f"neither max_seconds nor the EXIT file stopped pw.x: {message!r}")
+    return "?"
+
+
+def stored_tree(job):
+    """name -> bytes of every file the job has in the store (input/ and output/)."""
+    root, out = os.path.join(cluster.home, "store", "jobs", job), {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            out[os.path.relpath(os.path.join(d, f), root)] = os.path.getsize(os.path.join(d, f))
+    return out
+
+
 def time_limit(case):
-    inp = seed_copy(case, md=True)
+    # An SCF longer than its --time 1 stops cleanly mid-SCF, every node's restart data whole in the store;
+    # `qecloud resume` on Slurm continues it to the energy of a run that was never stopped. Two clean stops
+    # race here, and either is right: pw.x's max_seconds (the limit less the signal margin and a stop margin:
+    # about 25 s of pw.x) and Slurm's signal (due at 50 s, which slurmctld's 30 s limit check may send early)
+    # writing pw.x's EXIT file; which one it was is said.
+    inp = seed_copy(case, long_scf=True)
     job, slurm_id = submit(case, inp, "--nodes", "3", "--ntasks-per-node", "1", "--time", "1")
-    seen, s = follow(job, final, seconds=240)
-    rec = job_record(job)
-    check(case, s["state"] == "stopped" and rec.get("exit_code") == 5, f"ended {s['state']} ({rec.get('exit_code')}): "
-                                                                        f"{s['message']}")
-    check(case, "Program stopped by user request" in s["message"], f"message {s['message']!r}")
-    check(case, s["backend_state"] != "TIMEOUT", "Slurm hit the limit: the job did not stop before it")
-    save = stored(job, "silicon.save")
-    check(case, os.path.exists(os.path.join(save, "data-file-schema.xml")) and
-          os.path.exists(os.path.join(save, "charge-density.dat")), f"no restart data in {save}")
-    _, _, text = output_file(job)
-    stop = re.search(r"^(\d\d):(\d\d):(\d\d)\.\d+ agent\[0\]: Terminated received: asking pw.x to stop", text, re.M)
-    start = re.search(r"^(\d\d):(\d\d):(\d\d)\.\d+ agent\[0\]: main node", text, re.M)
-    if check(case, stop and start, f"the main did not stop pw.x on SIGTERM:\n{text[-2000:]}"):
-        at = sum(int(a) * m for a, m in zip(stop.groups(), (3600, 60, 1))) - \
-            sum(int(a) * m for a, m in zip(start.groups(), (3600, 60, 1)))
-        print(f"  {case}: Slurm's signal {at} s into the 60 s job; Slurm: {s['backend_state']}; qecloud: "
-              f"{s['state']} — {s['message']}", flush=True)
+    # The uninterrupted reference: a local run of the same input with the layout the Slurm job plans (3 ranks,
+    # 3 pools; checked below against its restart data's), beside it: its time is spent while the Slurm job
+    # waits for its stop, and the Slurm job, sharing the cores, is surely mid-SCF by then.
+    ref = cluster.popen([QECLOUD, "run", inp, "--ranks", "3", "--pools", "3", "--oversubscribe", "--json"],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        seen, s = follow(job, final, seconds=240)
+        check(case, s["state"] == "stopped", f"ended {s['state']}: {s['message']}")
+        _, _, text = output_file(job)
+        max_seconds = re.search(r"agent\[0\]: time limit: &control max_seconds = (\d+) on the staged input", text)
+        check(case, max_seconds, f"max_seconds was not set from --time:\n{text[-2000:]}")
+        how = stop_cause(case, s["message"])
+        pw = open(stored(job, "pw.out"), errors="replace").read() if os.path.exists(stored(job, "pw.out")) else ""
+        check(case, "convergence has been achieved" not in pw and "iteration #  2" in pw, "not stopped mid-SCF")
+        check(case, s["backend_state"] != "TIMEOUT", "Slurm hit the limit: the job did not stop before it")
+        manifest = json.load(open(stored(job, "restart.json"))) if os.path.exists(stored(job, "restart.json")) else {}
+        check(case, manifest.get("complete") and sorted(p["node"] for p in manifest.get("parts", [])) == [0, 1, 2],
+              f"restart data: {manifest}")
+        signalled = re.search(r"agent\[0\]: Terminated received", text)
+        how += f" (max_seconds = {max_seconds.group(1) if max_seconds else 'not set'}" + \
+            ("; Slurm's signal came too)" if signalled and how.startswith("pw.x") else ")")
+        before = stored_tree(job)
+        rc, out, err = qe(["resume", job, "--time", "10", "--json"])
+        if not check(case, rc == 0, f"resume exit {rc}\n{out}{err}"):
+            return
+        again = json.loads(out)["job_id"]
+        seen, s2 = follow(again, final, seconds=240)
+        e = s2.get("total_energy_ry")
+        out, err = ref.communicate(timeout=300)
+        e_ref = json.loads(out)["results"]["total_energy_ry"] if ref.returncode == 0 else None
+        check(case, (manifest["layout"]["ranks"], manifest["layout"]["pools"]) == (3, 3),
+              f"the Slurm job's layout {manifest['layout']} is not the reference's")
+        check(case, s2["state"] == "succeeded" and e is not None and e_ref is not None and abs(e - e_ref) <= 1e-8,
+              f"resumed {s2['state']} E {e} vs uninterrupted {e_ref}: {s2['message']} {err[-500:]}")
+        check(case, "restarted from scf iteration" in open(stored(again, "pw.out"), errors="replace").read(),
+              "pw.x did not continue the SCF")
+        check(case, stored_tree(job) == before, "the stopped job's stored files changed")
+        rec = job_record(again)
+        check(case, [(a["job_id"], a["state"]) for a in rec.get("attempts", [])] ==
+              [(job, "stopped"), (again, "succeeded")], f"attempts {rec.get('attempts')}")
+        check(case, rec.get("layout", {}).get("ntasks_per_node") == 1, f"resumed with {rec.get('layout')}, not the "
+                                                                         "stopped job's one rank per node")
+        print(f"  {case}: stopped by {how}; resumed E = {e} Ry, uninterrupted (local, 3 ranks, 3 pools) E = {e_ref} Ry",
+              flush=True)
+    finally:
+        if ref.poll() is None:  # the case ended early: a clean stop, as Ctrl-C
+            ref.terminate()
+            ref.communicate(timeout=60)
 
 
 def cancel_running(case):
