@@ -307,8 +307,11 @@ def batch_stop(case):
     check(case, nodes == {0, 1, 2}, f"parts from nodes {sorted(nodes)}")
     for name in ("silicon.wfc1", "silicon.mix1", "silicon.save/charge-density.dat", "silicon.save/data-file-schema.xml"):
         check(case, name in on_disk, f"node 0's {name} not stored")
+    # pw.x writes <prefix>.restart_kN only when the stop finds it inside the k-point loop (c_bands), not when it
+    # finds it at the SCF iteration's check: then no rank has one.
+    kinds = ("wfc", "mix", "restart_scf") + (("restart_k",) if "silicon.restart_k" in on_disk else ())
     for i in (1, 2):  # rank i+1 (1-based) runs on node i: its per-rank files are only there
-        for kind in ("wfc", "mix", "restart_scf", "restart_k"):
+        for kind in kinds:
             check(case, f"node-{i}/silicon.{kind}{i + 1}" in on_disk, f"node {i}'s silicon.{kind}{i + 1} not stored")
         log = read(os.path.join(outdir, f"node-{i}.log"))
         check(case, "keeping the ranks here" in log and "stored " in log and "the main ended the job" in log,
