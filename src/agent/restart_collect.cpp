@@ -53,17 +53,12 @@ std::optional<StoreRequest> store_request_of(const nlohmann::json& j, std::strin
 }
 
 nlohmann::json to_json(const StoredPart& p) {
-  nlohmann::json files = nlohmann::json::array();
-  for (const auto& [name, bytes] : p.part.files) files.push_back({{"name", name}, {"bytes", bytes}});
-  return {{"files", files}, {"failed", p.failed}};
+  return {{"files", files_json(p.part)}, {"failed", p.failed}};
 }
 
 std::optional<StoredPart> stored_part_of(const nlohmann::json& j, int node) {
   try {
-    StoredPart p{{node, {}}, j.at("failed").get<std::vector<std::string>>()};
-    for (const auto& f : j.at("files"))
-      p.part.files.emplace_back(f.at("name").get<std::string>(), f.at("bytes").get<std::uintmax_t>());
-    return p;
+    return StoredPart{{node, files_of(j.at("files"))}, j.at("failed").get<std::vector<std::string>>()};
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
   }
@@ -124,11 +119,9 @@ RestartManifest merge_restart_parts(const std::string& prefix, int nodes, int ra
 }
 
 nlohmann::json report_json(const RestartManifest& m) {
-  return {{"files", m.file_count()},
-          {"bytes", m.bytes()},
-          {"complete", m.complete},
-          {"note", m.note},
-          {"nodes", to_json(m).at("parts")}};  // the manifest's own list
+  nlohmann::json j = summary_json(m);
+  j["nodes"] = to_json(m).at("parts");  // the manifest's own list
+  return j;
 }
 
 }  // namespace qecloud::agent

@@ -84,13 +84,26 @@ std::string RestartManifest::summary() const {
   return complete ? s + ", whole" : s + ", NOT whole" + (note.empty() ? "" : ": " + note);
 }
 
+nlohmann::json files_json(const RestartManifest::Node& n) {
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& [name, bytes] : n.files) files.push_back({{"name", name}, {"bytes", bytes}});
+  return files;
+}
+
+RestartManifest::Node::Files files_of(const nlohmann::json& files) {
+  RestartManifest::Node::Files out;
+  for (const auto& f : files)
+    out.emplace_back(f.at("name").get<std::string>(), f.at("bytes").get<std::uintmax_t>());
+  return out;
+}
+
+nlohmann::json summary_json(const RestartManifest& m) {
+  return {{"files", m.file_count()}, {"bytes", m.bytes()}, {"complete", m.complete}, {"note", m.note}};
+}
+
 nlohmann::json to_json(const RestartManifest& m) {
   nlohmann::json parts = nlohmann::json::array();
-  for (const auto& p : m.parts) {
-    nlohmann::json files = nlohmann::json::array();
-    for (const auto& [name, bytes] : p.files) files.push_back({{"name", name}, {"bytes", bytes}});
-    parts.push_back({{"node", p.node}, {"files", files}});
-  }
+  for (const auto& p : m.parts) parts.push_back({{"node", p.node}, {"files", files_json(p)}});
   return {{"prefix", m.prefix}, {"complete", m.complete},
           {"note", m.note},     {"layout", {{"nodes", m.nodes}, {"ranks", m.ranks}, {"pools", m.pools}}},
           {"bytes", m.bytes()}, {"parts", parts}};
@@ -106,12 +119,7 @@ std::optional<RestartManifest> restart_manifest_of(const nlohmann::json& j) {
     const auto layout = j.value("layout", nlohmann::json::object());
     m.nodes = layout.value("nodes", 1), m.ranks = layout.value("ranks", 1),
     m.pools = layout.value("pools", 1);
-    for (const auto& p : j.at("parts")) {
-      RestartManifest::Node n{p.value("node", 0), {}};
-      for (const auto& f : p.at("files"))
-        n.files.emplace_back(f.at("name").get<std::string>(), f.at("bytes").get<std::uintmax_t>());
-      m.parts.push_back(std::move(n));
-    }
+    for (const auto& p : j.at("parts")) m.parts.push_back({p.value("node", 0), files_of(p.at("files"))});
     return m;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;

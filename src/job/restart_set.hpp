@@ -51,7 +51,8 @@ struct RestartManifest {
   int nodes = 1, ranks = 1, pools = 1;  // the layout that wrote it: a resume must use the same
   struct Node {
     int node = 0;
-    std::vector<std::pair<std::string, std::uintmax_t>> files;  // name, bytes
+    using Files = std::vector<std::pair<std::string, std::uintmax_t>>;  // name, bytes
+    Files files;
   };
   std::vector<Node> parts;
   std::uintmax_t bytes() const;
@@ -59,6 +60,12 @@ struct RestartManifest {
   std::string summary() const;  // "14 files, 23.4 MB from 3 nodes, whole" / "… NOT whole: <note>"
 };
 nlohmann::json to_json(const RestartManifest& m);
+// One node's files as JSON, [{"name", "bytes"}, …], and back (throws nlohmann::json::exception when
+// malformed): the manifest's, a child's answer to the main, the report's.
+nlohmann::json files_json(const RestartManifest::Node& n);
+RestartManifest::Node::Files files_of(const nlohmann::json& files);
+// What a job's record and report say of its restart set: {"files", "bytes", "complete", "note"}.
+nlohmann::json summary_json(const RestartManifest& m);
 std::optional<RestartManifest> restart_manifest_of(const nlohmann::json& j);
 
 // Stores one node's restart files (a few at a time); returns the names stored and the failures.

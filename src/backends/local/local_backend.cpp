@@ -190,10 +190,7 @@ void finish(LocalRun& r, const RecoveredRun& attempts) {
                         r.layout.pools, untrusted_restart(pw.killed, pw.lost, pw.results.job_done));
   if (!restart.parts.empty()) {
     r.note("restart data stored: " + restart.summary());
-    r.remote["restart"] = {{"files", restart.file_count()},
-                           {"bytes", restart.bytes()},
-                           {"complete", restart.complete},
-                           {"note", restart.note}};
+    r.remote["restart"] = summary_json(restart);
     try {
       r.db.set_remote(r.res.job_id, r.remote);
     } catch (const std::exception&) {  // a full disk: guard->finish below says the record was not written
